@@ -1,0 +1,1 @@
+"""Heron heron_stack."""

@@ -1,0 +1,276 @@
+"""Find, install or build the real parts the stack runs: collector, Loki, Prometheus, Redis.
+
+The collector and Loki are built from Go modules (pinned in `build/`) and cached per version and
+build-input hash outside the project, so a second run or CI on the same machine reuses them.
+Prometheus, promtool and Redis come from Debian packages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from heron_stack.config import StackConfig
+from heron_stack.exceptions import BuildFailed, ComponentMissing
+
+Progress = Callable[[str], None]
+
+COLLECTOR_BINARY = "heron-otelcol"
+LOKI_PACKAGE = "github.com/grafana/loki/v3/cmd/loki"
+GO_FIX = "Install Go 1.25 or newer (the Go toolchain from your distribution's backports or the official downloads)"
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class ComponentStatus:
+    """One line of `heron components`."""
+
+    name: str
+    version: str
+    path: Path | None
+    status: str
+
+
+def _version_of(argv: Sequence[str]) -> str:
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=20, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    text = out.stdout + out.stderr
+    match = re.search(r"v?(\d+\.\d+\.\d+)", text)
+    return match.group(1) if match else ""
+
+
+def _digest(*paths: Path) -> str:
+    h = hashlib.sha256()
+    for path in paths:
+        if path.exists():
+            h.update(path.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def _can_sudo() -> bool:
+    if os.geteuid() == 0:
+        return True
+    if shutil.which("sudo") is None:
+        return False
+    return subprocess.run(["sudo", "-n", "true"], capture_output=True, check=False).returncode == 0
+
+
+def apt_install(packages: Sequence[str], progress: Progress = _stderr) -> None:
+    """Install Debian packages with apt-get (as root, or with passwordless sudo)."""
+    if shutil.which("apt-get") is None or not _can_sudo():
+        raise ComponentMissing(
+            ", ".join(packages),
+            "not installed, and this user cannot install Debian packages",
+            f"Run: sudo apt-get install -y {' '.join(packages)}",
+        )
+    prefix = [] if os.geteuid() == 0 else ["sudo", "-n"]
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    progress(f"installing Debian packages: {' '.join(packages)}")
+    for argv in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", *packages]):
+        done = subprocess.run([*prefix, *argv], env=env, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise ComponentMissing(
+                ", ".join(packages),
+                f"`{' '.join(argv)}` failed: {done.stderr.strip()[-400:]}",
+                "Fix the package sources and try again",
+            )
+
+
+def _run_logged(
+    argv: Sequence[str], *, cwd: Path, env: dict[str, str], log: Path, step: str, name: str, progress: Progress
+) -> None:
+    """Run a build step, appending its output to `log` and echoing a short progress line per output line."""
+    with log.open("a", encoding="utf-8") as fh:
+        fh.write(f"$ {' '.join(argv)}\n")
+        fh.flush()
+        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        assert proc.stdout is not None
+        for count, line in enumerate(proc.stdout, start=1):
+            fh.write(line)
+            if count % 50 == 0 or "Compiling" in line or "Getting go modules" in line:
+                progress(f"[{name}] {step}: {count} lines of output so far ({line.strip()[:90]})")
+        if proc.wait() != 0:
+            raise BuildFailed(name, step, str(log))
+
+
+class DebianComponent:
+    """A binary that comes from a Debian package."""
+
+    def __init__(self, name: str, binary: str, package: str, version_argv: Sequence[str]) -> None:
+        self.name, self.binary, self.package, self.version_argv = name, binary, package, version_argv
+
+    def locate(self) -> ComponentStatus:
+        path = shutil.which(self.binary)
+        if path is None:
+            return ComponentStatus(self.name, "-", None, f"missing (apt-get install {self.package})")
+        return ComponentStatus(self.name, _version_of([path, *self.version_argv]), Path(path), "installed")
+
+    def ensure(self, progress: Progress = _stderr) -> Path:
+        status = self.locate()
+        if status.path is None:
+            apt_install([self.package], progress)
+            status = self.locate()
+        if status.path is None:
+            raise ComponentMissing(self.name, f"{self.binary} is still not on PATH", f"Install {self.package}")
+        return status.path
+
+
+class GoComponent:
+    """A binary built from Go modules pinned in `build/`, cached by version and input hash."""
+
+    def __init__(
+        self,
+        name: str,
+        binary: str,
+        version: str,
+        inputs: Sequence[Path],
+        cache_root: Path,
+        path_candidates: Sequence[str],
+        version_argv: Sequence[str],
+    ) -> None:
+        self.name, self.binary, self.version = name, binary, version
+        self.inputs, self.path_candidates, self.version_argv = inputs, path_candidates, version_argv
+        self.cache_dir = cache_root / name / f"{version}-{_digest(*inputs)}"
+
+    @property
+    def cached_path(self) -> Path:
+        return self.cache_dir / self.binary
+
+    def locate(self) -> ComponentStatus:
+        if self.cached_path.exists():
+            return ComponentStatus(self.name, self.version, self.cached_path, "cached")
+        for candidate in self.path_candidates:
+            found = shutil.which(candidate)
+            if found and _version_of([found, *self.version_argv]) == self.version:
+                return ComponentStatus(self.name, self.version, Path(found), "on PATH")
+        return ComponentStatus(self.name, self.version, None, "not built yet (built on first `heron up`)")
+
+    def ensure(self, progress: Progress = _stderr) -> Path:
+        status = self.locate()
+        if status.path is not None:
+            return status.path
+        if shutil.which("go") is None:
+            raise ComponentMissing(self.name, "no Go toolchain to build it from its modules", GO_FIX)
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        log = self.cache_dir / "build.log"
+        log.write_text("", encoding="utf-8")
+        progress(f"[{self.name}] building {self.name} {self.version} (first run only; takes minutes; log: {log})")
+        self._build(log, progress)
+        if not self.cached_path.exists():
+            raise BuildFailed(self.name, "install binary", str(log))
+        progress(f"[{self.name}] built {self.cached_path}")
+        return self.cached_path
+
+    def _build(self, log: Path, progress: Progress) -> None:
+        raise NotImplementedError
+
+
+class CollectorComponent(GoComponent):
+    """The OpenTelemetry Collector, built by the Collector Builder from `build/otelcol-builder.yaml`."""
+
+    def __init__(self, project_dir: Path, cache_root: Path) -> None:
+        self.manifest = project_dir / "build" / "otelcol-builder.yaml"
+        data = yaml.safe_load(self.manifest.read_text(encoding="utf-8"))
+        super().__init__(
+            "collector",
+            COLLECTOR_BINARY,
+            str(data["dist"]["version"]),
+            [self.manifest],
+            cache_root,
+            [COLLECTOR_BINARY, "otelcol-contrib"],
+            ["--version"],
+        )
+
+    def _build(self, log: Path, progress: Progress) -> None:
+        tools = self.cache_dir.parent / "tools" / f"builder-v{self.version}"
+        env = {**os.environ, "GOBIN": str(tools), "GOFLAGS": "-mod=mod"}
+        builder = tools / "builder"
+        if not builder.exists():
+            _run_logged(
+                ["go", "install", f"go.opentelemetry.io/collector/cmd/builder@v{self.version}"],
+                cwd=self.cache_dir,
+                env=env,
+                log=log,
+                step="install builder",
+                name=self.name,
+                progress=progress,
+            )
+        work = self.cache_dir / "src"
+        manifest = yaml.safe_load(self.manifest.read_text(encoding="utf-8"))
+        manifest["dist"]["output_path"] = str(work)
+        staged = self.cache_dir / "manifest.yaml"
+        staged.write_text(yaml.safe_dump(manifest, sort_keys=False), encoding="utf-8")
+        _run_logged(
+            [str(builder), f"--config={staged}"],
+            cwd=self.cache_dir,
+            env=env,
+            log=log,
+            step="build",
+            name=self.name,
+            progress=progress,
+        )
+        (work / self.binary).replace(self.cached_path)
+
+
+class LokiComponent(GoComponent):
+    """Grafana Loki, built from `build/loki` (a module that depends on Loki and repeats its replaces)."""
+
+    def __init__(self, project_dir: Path, cache_root: Path) -> None:
+        self.module_dir = project_dir / "build" / "loki"
+        go_mod = self.module_dir / "go.mod"
+        match = re.search(r"github\.com/grafana/loki/v3 v(\S+)", go_mod.read_text(encoding="utf-8"))
+        version = match.group(1) if match else "unknown"
+        super().__init__(
+            "loki", "loki", version, [go_mod, self.module_dir / "go.sum"], cache_root, ["loki"], ["-version"]
+        )
+
+    def _build(self, log: Path, progress: Progress) -> None:
+        out = self.cache_dir / f"{self.binary}.partial"
+        ldflags = f"-s -w -X github.com/grafana/loki/v3/pkg/util/build.Version={self.version}"
+        _run_logged(
+            ["go", "build", "-v", "-trimpath", f"-ldflags={ldflags}", "-o", str(out), LOKI_PACKAGE],
+            cwd=self.module_dir,
+            env=dict(os.environ),
+            log=log,
+            step="go build",
+            name=self.name,
+            progress=progress,
+        )
+        out.replace(self.cached_path)
+
+
+Component = DebianComponent | CollectorComponent | LokiComponent
+
+
+def registry(config: StackConfig) -> dict[str, Component]:
+    """Every component the stack and its tests use, by name."""
+    cache = config.cache_dir
+    return {
+        "collector": CollectorComponent(config.project_dir, cache),
+        "loki": LokiComponent(config.project_dir, cache),
+        "prometheus": DebianComponent("prometheus", "prometheus", "prometheus", ["--version"]),
+        "promtool": DebianComponent("promtool", "promtool", "prometheus", ["--version"]),
+        "redis": DebianComponent("redis", "redis-server", "redis-server", ["--version"]),
+    }
+
+
+def ensure_all(
+    config: StackConfig, names: Sequence[str] | None = None, progress: Progress = _stderr
+) -> dict[str, Path]:
+    """Install or build every named component (all by default) and return their paths."""
+    parts = registry(config)
+    return {name: parts[name].ensure(progress) for name in (names or list(parts))}

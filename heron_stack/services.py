@@ -1,0 +1,174 @@
+"""The services `heron up` runs, built from the stack config and the component binaries."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import httpx
+import yaml
+
+from heron_stack import environment_variables as ev
+from heron_stack.config import StackConfig
+from heron_stack.runner import Port, ReadyCheck, ServiceSpec
+
+START_ORDER = ("redis", "prometheus", "loki", "collector")
+"""Destinations start before the collector that feeds them."""
+
+AUTH_OVERLAY = (
+    "yaml:receivers::otlp::protocols::grpc::auth::authenticator: bearertokenauth",
+    "yaml:receivers::otlp::protocols::http::auth::authenticator: bearertokenauth",
+)
+
+
+def http_ready(url: str, expect: Callable[[httpx.Response], bool] | None = None) -> ReadyCheck:
+    def check() -> str | None:
+        try:
+            resp = httpx.get(url, timeout=2.0)
+        except httpx.HTTPError as exc:
+            return f"{url}: {type(exc).__name__}"
+        ok = expect(resp) if expect else resp.status_code == 200
+        return None if ok else f"{url} answered {resp.status_code}: {resp.text.strip()[:120]}"
+
+    return check
+
+
+def redis_ready(host: str, port: int) -> ReadyCheck:
+    def check() -> str | None:
+        try:
+            with socket.create_connection((host, port), timeout=2.0) as sock:
+                sock.sendall(b"PING\r\n")
+                reply = sock.recv(64)
+        except OSError as exc:
+            return f"redis {host}:{port}: {exc}"
+        return None if reply.startswith(b"+PONG") else f"redis answered {reply!r}"
+
+    return check
+
+
+def _port(config: StackConfig, name: str) -> Port:
+    return Port(config.host, config.port(name), ev.PORT_VARIABLES[name][0])
+
+
+def render_prometheus_config(config: StackConfig, dest: Path) -> None:
+    """Write prometheus.yml with the collector and Prometheus targets pointed at the local ports."""
+    source = config.project_dir / "prometheus" / "prometheus.yml"
+    data = yaml.safe_load(source.read_text(encoding="utf-8"))
+    targets = {
+        "otel-collector": config.addr("collector_telemetry"),
+        "prometheus": config.addr("prometheus"),
+    }
+    for job in data.get("scrape_configs", []):
+        if job["job_name"] in targets:
+            job["static_configs"] = [{"targets": [targets[job["job_name"]]]}]
+    data["rule_files"] = [str(source.parent / pattern) for pattern in data.get("rule_files", [])]
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+
+
+def collector_env(config: StackConfig) -> dict[str, str]:
+    env = {
+        "HERON_OTLP_GRPC_ENDPOINT": config.addr("otlp_grpc"),
+        "HERON_OTLP_HTTP_ENDPOINT": config.addr("otlp_http"),
+        "HERON_COLLECTOR_HEALTH_ENDPOINT": config.addr("collector_health"),
+        "HERON_COLLECTOR_TELEMETRY_HOST": config.host,
+        "HERON_COLLECTOR_TELEMETRY_PORT": str(config.port("collector_telemetry")),
+        "HERON_PROMETHEUS_REMOTE_WRITE_URL": f"{config.url('prometheus')}/api/v1/write",
+        "HERON_LOKI_OTLP_ENDPOINT": f"{config.url('loki')}/otlp",
+    }
+    if config.otlp_token:
+        env[ev.HERON_OTLP_TOKEN] = config.otlp_token
+    return env
+
+
+def collector_argv(binary: Path, config: StackConfig) -> list[str]:
+    argv = [str(binary), f"--config={config.project_dir / 'otel-collector.yaml'}"]
+    if config.otlp_token:
+        argv += [f"--config={overlay}" for overlay in AUTH_OVERLAY]
+    return argv
+
+
+def build_specs(config: StackConfig, binaries: Mapping[str, Path]) -> dict[str, ServiceSpec]:
+    """Service specs for every component whose binary is available, keyed by service name."""
+    state = config.state_dir
+    specs: dict[str, ServiceSpec] = {}
+    if "redis" in binaries:
+        data = state / "redis"
+        specs["redis"] = ServiceSpec(
+            name="redis",
+            argv=[
+                str(binaries["redis"]),
+                "--bind",
+                config.host,
+                "--port",
+                str(config.port("redis")),
+                "--dir",
+                str(data),
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "everysec",
+                "--save",
+                "60 1",
+                "--daemonize",
+                "no",
+                "--loglevel",
+                "notice",
+            ],
+            ready=redis_ready(config.host, config.port("redis")),
+            urls={"redis": f"redis://{config.addr('redis')}/0"},
+            ports=[_port(config, "redis")],
+            prepare=lambda: data.mkdir(parents=True, exist_ok=True),
+        )
+    if "prometheus" in binaries:
+        rendered = state / "prometheus" / "prometheus.yml"
+        specs["prometheus"] = ServiceSpec(
+            name="prometheus",
+            argv=[
+                str(binaries["prometheus"]),
+                f"--config.file={rendered}",
+                f"--storage.tsdb.path={state / 'prometheus' / 'data'}",
+                f"--web.listen-address={config.addr('prometheus')}",
+                "--web.enable-remote-write-receiver",
+                "--web.enable-lifecycle",
+                "--storage.tsdb.retention.time=15d",
+                "--log.level=warn",
+            ],
+            ready=http_ready(f"{config.url('prometheus')}/-/ready"),
+            urls={"prometheus": config.url("prometheus")},
+            ports=[_port(config, "prometheus")],
+            prepare=lambda: render_prometheus_config(config, rendered),
+        )
+    if "loki" in binaries:
+        specs["loki"] = ServiceSpec(
+            name="loki",
+            argv=[
+                str(binaries["loki"]),
+                f"-config.file={config.project_dir / 'loki' / 'loki.yaml'}",
+                "-config.expand-env=true",
+            ],
+            ready=http_ready(f"{config.url('loki')}/ready"),
+            urls={"loki": config.url("loki")},
+            ports=[_port(config, "loki"), _port(config, "loki_grpc")],
+            env={
+                "HERON_LOKI_DATA_DIR": str(state / "loki"),
+                "HERON_LOKI_HTTP_PORT": str(config.port("loki")),
+                "HERON_LOKI_GRPC_PORT": str(config.port("loki_grpc")),
+                "HERON_LOKI_BIND_HOST": config.host,
+            },
+        )
+    if "collector" in binaries:
+        specs["collector"] = ServiceSpec(
+            name="collector",
+            argv=collector_argv(binaries["collector"], config),
+            ready=http_ready(f"http://{config.addr('collector_health')}/"),
+            urls={
+                "otlp_grpc": config.url("otlp_grpc"),
+                "otlp_http": config.url("otlp_http"),
+                "collector_health": config.url("collector_health"),
+            },
+            ports=[_port(config, n) for n in ("otlp_grpc", "otlp_http", "collector_health", "collector_telemetry")],
+            env=collector_env(config),
+        )
+    return {name: specs[name] for name in START_ORDER if name in specs}

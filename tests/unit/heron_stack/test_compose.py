@@ -1,0 +1,86 @@
+"""docker-compose.yml, checked by structure (no Docker engine runs on the test machines)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from heron_stack.config import PROJECT_DIR
+from heron_stack.services import AUTH_OVERLAY
+
+COMPOSE = PROJECT_DIR / "docker-compose.yml"
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(COMPOSE.read_text())
+    return data
+
+
+def test_collector_image_is_the_version_the_builder_manifest_pins(compose: dict[str, Any]) -> None:
+    manifest = yaml.safe_load((PROJECT_DIR / "build" / "otelcol-builder.yaml").read_text())
+    image = compose["services"]["otel-collector"]["image"]
+    assert image == f"otel/opentelemetry-collector-contrib:{manifest['dist']['version']}"
+
+
+def test_loki_image_is_the_version_heron_builds() -> None:
+    compose = yaml.safe_load(COMPOSE.read_text())
+    go_mod = (PROJECT_DIR / "build" / "loki" / "go.mod").read_text()
+    version = re.search(r"github\.com/grafana/loki/v3 v(\S+)", go_mod)
+    assert version is not None
+    assert compose["services"]["loki"]["image"] == f"grafana/loki:{version.group(1)}"
+
+
+def test_prometheus_is_v3_with_remote_write_receiver(compose: dict[str, Any]) -> None:
+    prom = compose["services"]["prometheus"]
+    assert re.fullmatch(r"prom/prometheus:v3\.\d+\.\d+", prom["image"])
+    assert "--web.enable-remote-write-receiver" in prom["command"]
+
+
+def test_every_service_has_a_memory_limit_and_a_health_signal(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    for name, svc in services.items():
+        assert svc.get("mem_limit"), f"{name} has no mem_limit"
+        if name != "otel-collector":
+            assert "healthcheck" in svc, f"{name} has no healthcheck"
+    # The collector image has no shell: a sidecar probes its health_check extension from outside.
+    probe = services["otel-collector-health"]["healthcheck"]["test"]
+    assert "http://otel-collector:13133/" in probe
+
+
+def test_dependencies_wait_for_health_where_a_healthcheck_exists(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    for name, svc in services.items():
+        for dep, cond in (svc.get("depends_on") or {}).items():
+            assert dep in services, f"{name} depends on unknown service {dep}"
+            expected = "service_healthy" if "healthcheck" in services[dep] else "service_started"
+            assert cond["condition"] == expected, f"{name} -> {dep}"
+
+
+def test_named_volumes_are_declared_and_bind_mounts_exist(compose: dict[str, Any]) -> None:
+    declared = set(compose.get("volumes") or {})
+    for name, svc in compose["services"].items():
+        for volume in svc.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("./"):
+                if "grafana" in source:
+                    continue  # provisioning lands with the dashboards
+                assert (PROJECT_DIR / source).exists(), f"{name} mounts missing {source}"
+            else:
+                assert source in declared, f"{name} uses undeclared volume {source}"
+
+
+def test_auth_override_uses_the_same_overlay_as_heron_up() -> None:
+    override = yaml.safe_load((PROJECT_DIR / "deploy" / "compose.auth.yml").read_text())
+    command = override["services"]["otel-collector"]["command"]
+    assert [c.removeprefix("--config=") for c in command[1:]] == list(AUTH_OVERLAY)
+
+
+def test_configs_are_shared_with_the_native_stack(compose: dict[str, Any]) -> None:
+    mounts = {v.split(":")[0] for svc in compose["services"].values() for v in svc.get("volumes", [])}
+    assert {"./otel-collector.yaml", "./prometheus", "./loki/loki.yaml"} <= mounts
+    assert Path(PROJECT_DIR / ".env.example").exists()

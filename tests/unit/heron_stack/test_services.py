@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from heron_stack.config import PROJECT_DIR, resolve
+from heron_stack.services import AUTH_OVERLAY, build_specs, collector_argv, render_prometheus_config
+
+
+def test_prometheus_config_is_rendered_with_local_targets_and_absolute_rule_paths(tmp_path: Path) -> None:
+    cfg = resolve({}, state_dir=tmp_path, ports={"collector_telemetry": 18888, "prometheus": 19090})
+    dest = tmp_path / "prometheus.yml"
+    render_prometheus_config(cfg, dest)
+    data = yaml.safe_load(dest.read_text())
+    targets = {job["job_name"]: job["static_configs"][0]["targets"] for job in data["scrape_configs"]}
+    assert targets["otel-collector"] == ["127.0.0.1:18888"]
+    assert targets["prometheus"] == ["127.0.0.1:19090"]
+    assert data["rule_files"] == [str(PROJECT_DIR / "prometheus" / "rules" / "*.yml")]
+    assert data["storage"]["tsdb"]["out_of_order_time_window"] == "30m"
+
+
+def test_auth_overlay_is_added_only_when_a_token_is_set(tmp_path: Path) -> None:
+    plain = resolve({}, state_dir=tmp_path)
+    secured = resolve({"HERON_OTLP_TOKEN": "t"}, state_dir=tmp_path)
+    assert not any(arg.startswith("--config=yaml:") for arg in collector_argv(Path("/c"), plain))
+    assert [a.removeprefix("--config=") for a in collector_argv(Path("/c"), secured)[2:]] == list(AUTH_OVERLAY)
+
+
+def test_services_start_destinations_before_the_collector_and_listen_on_loopback(tmp_path: Path) -> None:
+    cfg = resolve({}, state_dir=tmp_path)
+    binaries = {name: Path(f"/bin/{name}") for name in ("collector", "loki", "prometheus", "redis")}
+    specs = build_specs(cfg, binaries)
+    assert list(specs) == ["redis", "prometheus", "loki", "collector"]
+    assert all(port.host == "127.0.0.1" for spec in specs.values() for port in spec.ports)
+    assert specs["collector"].env["HERON_PROMETHEUS_REMOTE_WRITE_URL"] == "http://127.0.0.1:9090/api/v1/write"
+    assert specs["collector"].env["HERON_LOKI_OTLP_ENDPOINT"] == "http://127.0.0.1:3100/otlp"
+    assert "--web.enable-remote-write-receiver" in specs["prometheus"].argv

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from heron_stack import components, config, services
 from heron_stack.exceptions import ConfigError, HeronStackError
@@ -32,6 +32,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub.add_parser("down", help="stop every service `heron up` started")
     sub.add_parser("status", help="show which services run")
+    dash = sub.add_parser("dashboards", help="generate or check the Grafana dashboards")
+    dash.add_argument(
+        "action",
+        choices=["build", "check"],
+        help="build: write grafana/dashboards/*.json; check: fail if they differ from the generator",
+    )
     comp = sub.add_parser("components", help="list the real components and where they come from")
     comp.add_argument("--ensure", action="store_true", help="install or build whatever is missing")
     return parser
@@ -51,6 +57,12 @@ def _cmd_up(stack: Stack, only: Sequence[str] | None) -> int:
         print(f"Loki:        {cfg.url('loki')}")
     print(f"Logs:        {cfg.state_dir / 'logs'}")
     print("Stop with:   make down")
+    return 0
+
+
+def _cmd_down(stack: Stack) -> int:
+    stopped = stack.down()
+    print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
     return 0
 
 
@@ -74,20 +86,56 @@ def _cmd_components(cfg: config.StackConfig, ensure: bool) -> int:
     return 1 if ensure and missing else 0
 
 
+def _preview(host: str | None, minutes: float) -> int:
+    import httpx
+
+    from heron_stack import dashboards
+    from heron_stack.dashboards.preview import render_png
+
+    prometheus = config.resolve().url("prometheus")
+    if host is None:
+        resp = httpx.get(f"{prometheus}/api/v1/label/host_name/values", timeout=10)
+        hosts = resp.json().get("data", [])
+        if not hosts:
+            print(f"heron: no host reports to {prometheus} yet; start the stack and an agent first", file=sys.stderr)
+            return 1
+        host = str(hosts[0])
+    for name, data in dashboards.render_all().items():
+        out = render_png(
+            data, prometheus, config.PROJECT_DIR / "docs" / "img" / f"dashboard-{name}.png", {"host": host}, minutes
+        )
+        print(f"wrote {out}")
+    return 0
+
+
+def _cmd_dashboards(action: str, host: str | None = None, minutes: float = 15) -> int:
+    from heron_stack import dashboards  # needs the dashboards extra; keep `heron up` light
+
+    if action == "build":
+        for path in dashboards.build_all():
+            print(f"wrote {path}")
+        return 0
+    if action == "preview":
+        return _preview(host, minutes)
+    stale = dashboards.stale_files()
+    for name in stale:
+        print(f"grafana/dashboards/{name} differs from the generator: run `heron dashboards build`", file=sys.stderr)
+    return 1 if stale else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         cfg = config.resolve()
         stack = Stack(cfg)
-        if args.command == "up":
-            return _cmd_up(stack, args.only)
-        if args.command == "down":
-            stopped = stack.down()
-            print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
-            return 0
-        if args.command == "status":
-            return _cmd_status(stack)
-        return _cmd_components(cfg, args.ensure)
+        commands: dict[str, Callable[[], int]] = {
+            "up": lambda: _cmd_up(stack, args.only),
+            "down": lambda: _cmd_down(stack),
+            "status": lambda: _cmd_status(stack),
+            "dashboards": lambda: _cmd_dashboards(args.action, args.host, args.minutes),
+            "components": lambda: _cmd_components(cfg, args.ensure),
+        }
+        return commands[args.command]()
     except ConfigError as exc:
         print(f"heron: configuration error: {exc}", file=sys.stderr)
         return 2

@@ -7,6 +7,7 @@ Prometheus, promtool and Redis come from Debian packages.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import re
@@ -16,6 +17,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import yaml
 
@@ -59,6 +61,14 @@ def _digest(*paths: Path) -> str:
         if path.exists():
             h.update(path.read_bytes())
     return h.hexdigest()[:12]
+
+
+def _try_lock(handle: IO[str]) -> bool:
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 def _can_sudo() -> bool:
@@ -166,10 +176,17 @@ class GoComponent:
         if shutil.which("go") is None:
             raise ComponentMissing(self.name, "no Go toolchain to build it from its modules", GO_FIX)
         self.cache_dir.mkdir(parents=True, exist_ok=True)
-        log = self.cache_dir / "build.log"
-        log.write_text("", encoding="utf-8")
-        progress(f"[{self.name}] building {self.name} {self.version} (first run only; takes minutes; log: {log})")
-        self._build(log, progress)
+        # One build at a time per component: a second `heron` waits, then finds the cached binary.
+        with (self.cache_dir / ".lock").open("w") as lock:
+            if not _try_lock(lock):
+                progress(f"[{self.name}] another build is running; waiting for it")
+                fcntl.flock(lock, fcntl.LOCK_EX)
+            if self.cached_path.exists():
+                return self.cached_path
+            log = self.cache_dir / "build.log"
+            log.write_text("", encoding="utf-8")
+            progress(f"[{self.name}] building {self.name} {self.version} (first run only; takes minutes; log: {log})")
+            self._build(log, progress)
         if not self.cached_path.exists():
             raise BuildFailed(self.name, "install binary", str(log))
         progress(f"[{self.name}] built {self.cached_path}")

@@ -1,0 +1,206 @@
+"""Small typed helpers over grafana-foundation-sdk so each dashboard reads like a list of panels.
+
+Every panel gets a title, a description, a unit, bounds where they carry meaning, and its queries;
+the structural checks in `checks.py` hold every generated dashboard to that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from grafana_foundation_sdk.builders import dashboard, logs, loki, prometheus, stat, table, timeseries
+from grafana_foundation_sdk.builders.common import StackingConfig
+from grafana_foundation_sdk.models.common import LogsSortOrder, StackingMode
+from grafana_foundation_sdk.models.dashboard import (
+    DataSourceRef,
+    Threshold,
+    ThresholdsMode,
+    VariableRefresh,
+    VariableSort,
+)
+from grafana_foundation_sdk.models.prometheus import PromQueryFormat
+
+PROMETHEUS_UID = "heron-prometheus"
+LOKI_UID = "heron-loki"
+PROMETHEUS = DataSourceRef(type_val="prometheus", uid=PROMETHEUS_UID)
+LOKI = DataSourceRef(type_val="loki", uid=LOKI_UID)
+
+
+@dataclass(frozen=True)
+class Q:
+    """One PromQL query and its legend."""
+
+    expr: str
+    legend: str = ""
+    instant: bool = False
+
+
+def thresholds(*steps: tuple[float | None, str]) -> dashboard.ThresholdsConfig:
+    """Absolute thresholds: (None, "green") is the base step, then (value, color) ascending."""
+    return (
+        dashboard.ThresholdsConfig()
+        .mode(ThresholdsMode.ABSOLUTE)
+        .steps([Threshold(value=v, color=c) for v, c in steps])
+    )
+
+
+GREEN_YELLOW_RED_70_90 = thresholds((None, "green"), (0.7, "yellow"), (0.9, "red"))
+
+
+def _prom_targets(queries: Sequence[Q]) -> list[prometheus.Dataquery]:
+    targets = []
+    for index, query in enumerate(queries):
+        target = prometheus.Dataquery().expr(query.expr).ref_id(chr(ord("A") + index)).datasource(PROMETHEUS)
+        if query.legend:
+            target = target.legend_format(query.legend)
+        target = target.instant().format(PromQueryFormat.TABLE) if query.instant else target.range()
+        targets.append(target)
+    return targets
+
+
+def ts(
+    title: str,
+    description: str,
+    unit: str,
+    queries: Sequence[Q],
+    *,
+    min_val: float | None = 0,
+    max_val: float | None = None,
+    width: int = 12,
+    height: int = 8,
+    stack: bool = False,
+    steps: dashboard.ThresholdsConfig | None = None,
+) -> timeseries.Panel:
+    panel = (
+        timeseries.Panel()
+        .title(title)
+        .description(description)
+        .unit(unit)
+        .datasource(PROMETHEUS)
+        .span(width)
+        .height(height)
+        .line_width(1)
+        .fill_opacity(10)
+    )
+    if min_val is not None:
+        panel = panel.min(min_val)
+    if max_val is not None:
+        panel = panel.max(max_val)
+    if steps is not None:
+        panel = panel.thresholds(steps)
+    if stack:
+        panel = panel.stacking(StackingConfig().mode(StackingMode.NORMAL))
+    for target in _prom_targets(queries):
+        panel = panel.with_target(target)
+    return panel
+
+
+def single(
+    title: str,
+    description: str,
+    unit: str,
+    query: Q,
+    *,
+    steps: dashboard.ThresholdsConfig | None = None,
+    min_val: float | None = None,
+    max_val: float | None = None,
+    width: int = 4,
+    height: int = 4,
+) -> stat.Panel:
+    panel = (
+        stat.Panel()
+        .title(title)
+        .description(description)
+        .unit(unit)
+        .datasource(PROMETHEUS)
+        .span(width)
+        .height(height)
+        .thresholds(steps or thresholds((None, "green")))
+    )
+    if min_val is not None:
+        panel = panel.min(min_val)
+    if max_val is not None:
+        panel = panel.max(max_val)
+    for target in _prom_targets([query]):
+        panel = panel.with_target(target)
+    return panel
+
+
+def grid(
+    title: str,
+    description: str,
+    unit: str,
+    queries: Sequence[Q],
+    *,
+    steps: dashboard.ThresholdsConfig | None = None,
+    width: int = 24,
+    height: int = 8,
+) -> table.Panel:
+    panel = (
+        table.Panel()
+        .title(title)
+        .description(description)
+        .unit(unit)
+        .datasource(PROMETHEUS)
+        .span(width)
+        .height(height)
+        .thresholds(steps or thresholds((None, "green")))
+    )
+    for target in _prom_targets([Q(q.expr, q.legend, instant=True) for q in queries]):
+        panel = panel.with_target(target)
+    return panel
+
+
+def log_panel(title: str, description: str, logql: str, *, width: int = 24, height: int = 10) -> logs.Panel:
+    target = loki.Dataquery().expr(logql).ref_id("A").datasource(LOKI)
+    return (
+        logs.Panel()
+        .title(title)
+        .description(description)
+        .datasource(LOKI)
+        .span(width)
+        .height(height)
+        .show_time(True)
+        .wrap_log_message(True)
+        .sort_order(LogsSortOrder.DESCENDING)
+        .with_target(target)
+    )
+
+
+def host_variable(metric: str = "system_uptime_seconds") -> dashboard.QueryVariable:
+    return (
+        dashboard.QueryVariable("host")
+        .label("Host")
+        .datasource(PROMETHEUS)
+        .query(f"label_values({metric}, host_name)")
+        .refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
+        .sort(VariableSort.ALPHABETICAL_ASC)
+    )
+
+
+def label_variable(name: str, label: str, metric: str, *, multi: bool = True) -> dashboard.QueryVariable:
+    variable = (
+        dashboard.QueryVariable(name)
+        .label(label)
+        .datasource(PROMETHEUS)
+        .query(f"label_values({metric}, {name})")
+        .refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
+        .sort(VariableSort.ALPHABETICAL_ASC)
+    )
+    if multi:
+        variable = variable.multi(True).include_all(True).all_value(".*")
+    return variable
+
+
+def base(title: str, uid: str, description: str, tags: Sequence[str] = ()) -> dashboard.Dashboard:
+    return (
+        dashboard.Dashboard(title)
+        .uid(uid)
+        .description(description)
+        .tags(["heron", *tags])
+        .refresh("10s")
+        .time("now-30m", "now")
+        .timezone("browser")
+        .editable()
+    )

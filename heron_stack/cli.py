@@ -35,9 +35,12 @@ def _parser() -> argparse.ArgumentParser:
     dash = sub.add_parser("dashboards", help="generate or check the Grafana dashboards")
     dash.add_argument(
         "action",
-        choices=["build", "check"],
-        help="build: write grafana/dashboards/*.json; check: fail if they differ from the generator",
+        choices=["build", "check", "preview"],
+        help="build: write grafana/dashboards/*.json; check: fail if they differ from the generator; "
+        "preview: draw every dashboard from the running Prometheus into docs/img/dashboard-*.png",
     )
+    dash.add_argument("--host", help="preview: the host to show (default: the first one reporting)")
+    dash.add_argument("--minutes", type=float, default=15, help="preview: how far back to draw (default 15)")
     comp = sub.add_parser("components", help="list the real components and where they come from")
     comp.add_argument("--ensure", action="store_true", help="install or build whatever is missing")
     return parser

@@ -113,9 +113,16 @@ def build() -> dashboard.Dashboard:
         .with_panel(
             ts(
                 "Swap",
-                "Swap space used and free, per swap device.",
+                "Swap space used and free. A host without swap shows one zero line, 'none configured'.",
                 "bytes",
-                [Q(f"sum by (system_paging_state) (system_paging_usage_bytes{{{H}}})", "{{system_paging_state}}")],
+                [
+                    Q(
+                        f"sum by (system_paging_state) (system_paging_usage_bytes{{{H}}}) or "
+                        f'label_replace(0 * system_memory_limit_bytes{{{H}}}, "system_paging_state", '
+                        f'"none configured", "", "")',
+                        "{{system_paging_state}}",
+                    )
+                ],
                 stack=True,
             )
         )

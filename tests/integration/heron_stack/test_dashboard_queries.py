@@ -13,6 +13,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 from heron_stack.dashboards import render_all
 from heron_stack.dashboards.checks import PanelQuery, queries, substitute
@@ -41,6 +45,15 @@ def agent_host(stack: StackHandle) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def _send_a_trace(stack: StackHandle, host: str) -> None:
+    """An app on the same host sends one span, so the trace panels have something to show."""
+    provider = TracerProvider(resource=Resource.create({"host.name": host, "service.name": "dash-app"}))
+    provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(endpoint=f"{stack.otlp_http_endpoint}/v1/traces")))
+    with provider.get_tracer("heron.tests").start_as_current_span("GET /checkout"):
+        pass
+    provider.shutdown()
 
 
 def _cases(names: tuple[str, ...]) -> list[Any]:

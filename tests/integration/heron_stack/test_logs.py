@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import logging
 import time
 import uuid
 
 import pytest
+from opentelemetry import context
+from opentelemetry._logs import SeverityNumber
 from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter as GrpcLogExporter
 from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter as HttpLogExporter
-from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
+from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -21,14 +22,10 @@ pytestmark = pytest.mark.integration
 
 
 def emit(exporter: LogRecordExporter, host: str, service: str, messages: list[str], *, in_span: bool = False) -> str:
-    """Log `messages` through the stdlib logging bridge; returns the trace id used (or "")."""
+    """Emit `messages` through the OpenTelemetry Logs API; returns the trace id used (or "")."""
     provider = LoggerProvider(resource=Resource.create({"host.name": host, "service.name": service}))
     provider.add_log_record_processor(BatchLogRecordProcessor(exporter))
-    logger = logging.getLogger(f"heron.tests.{service}")
-    logger.propagate = False
-    logger.setLevel(logging.INFO)
-    handler = LoggingHandler(level=logging.INFO, logger_provider=provider)
-    logger.addHandler(handler)
+    logger = provider.get_logger("heron.tests")
     trace_id = ""
     try:
         if in_span:
@@ -36,13 +33,17 @@ def emit(exporter: LogRecordExporter, host: str, service: str, messages: list[st
             with tracer.start_as_current_span("checkout") as span:
                 trace_id = format(span.get_span_context().trace_id, "032x")
                 for message in messages:
-                    logger.warning(message)
+                    logger.emit(
+                        body=message,
+                        severity_text="WARN",
+                        severity_number=SeverityNumber.WARN,
+                        context=context.get_current(),
+                    )
         else:
             for message in messages:
-                logger.info(message)
+                logger.emit(body=message, severity_text="INFO", severity_number=SeverityNumber.INFO)
         provider.force_flush()
     finally:
-        logger.removeHandler(handler)
         provider.shutdown()
     return trace_id
 

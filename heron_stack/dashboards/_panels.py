@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from grafana_foundation_sdk.builders import dashboard, logs, loki, prometheus, stat, table, timeseries
 from grafana_foundation_sdk.builders.common import StackingConfig
@@ -59,6 +60,33 @@ def _prom_targets(queries: Sequence[Q]) -> list[prometheus.Dataquery]:
     return targets
 
 
+PromPanel = TypeVar("PromPanel", timeseries.Panel, stat.Panel, table.Panel)
+
+
+def _prom_panel(
+    panel: PromPanel,
+    title: str,
+    description: str,
+    unit: str,
+    queries: Sequence[Q],
+    *,
+    size: tuple[int, int],
+    steps: dashboard.ThresholdsConfig | None,
+    min_val: float | None,
+    max_val: float | None,
+) -> PromPanel:
+    """The parts every Prometheus panel has: title, description, unit, bounds, thresholds, queries."""
+    panel = panel.title(title).description(description).unit(unit).datasource(PROMETHEUS)
+    panel = panel.span(size[0]).height(size[1]).thresholds(steps or thresholds((None, "green")))
+    if min_val is not None:
+        panel = panel.min(min_val)
+    if max_val is not None:
+        panel = panel.max(max_val)
+    for target in _prom_targets(queries):
+        panel = panel.with_target(target)
+    return panel
+
+
 def ts(
     title: str,
     description: str,
@@ -72,28 +100,12 @@ def ts(
     stack: bool = False,
     steps: dashboard.ThresholdsConfig | None = None,
 ) -> timeseries.Panel:
-    panel = (
-        timeseries.Panel()
-        .title(title)
-        .description(description)
-        .unit(unit)
-        .datasource(PROMETHEUS)
-        .span(width)
-        .height(height)
-        .line_width(1)
-        .fill_opacity(10)
-    )
-    if min_val is not None:
-        panel = panel.min(min_val)
-    if max_val is not None:
-        panel = panel.max(max_val)
-    if steps is not None:
-        panel = panel.thresholds(steps)
+    panel = timeseries.Panel().line_width(1).fill_opacity(10)
     if stack:
         panel = panel.stacking(StackingConfig().mode(StackingMode.NORMAL))
-    for target in _prom_targets(queries):
-        panel = panel.with_target(target)
-    return panel
+    return _prom_panel(
+        panel, title, description, unit, queries, size=(width, height), steps=steps, min_val=min_val, max_val=max_val
+    )
 
 
 def single(
@@ -108,23 +120,17 @@ def single(
     width: int = 4,
     height: int = 4,
 ) -> stat.Panel:
-    panel = (
-        stat.Panel()
-        .title(title)
-        .description(description)
-        .unit(unit)
-        .datasource(PROMETHEUS)
-        .span(width)
-        .height(height)
-        .thresholds(steps or thresholds((None, "green")))
+    return _prom_panel(
+        stat.Panel(),
+        title,
+        description,
+        unit,
+        [query],
+        size=(width, height),
+        steps=steps,
+        min_val=min_val,
+        max_val=max_val,
     )
-    if min_val is not None:
-        panel = panel.min(min_val)
-    if max_val is not None:
-        panel = panel.max(max_val)
-    for target in _prom_targets([query]):
-        panel = panel.with_target(target)
-    return panel
 
 
 def grid(
@@ -137,19 +143,10 @@ def grid(
     width: int = 24,
     height: int = 8,
 ) -> table.Panel:
-    panel = (
-        table.Panel()
-        .title(title)
-        .description(description)
-        .unit(unit)
-        .datasource(PROMETHEUS)
-        .span(width)
-        .height(height)
-        .thresholds(steps or thresholds((None, "green")))
+    instant = [Q(q.expr, q.legend, instant=True) for q in queries]
+    return _prom_panel(
+        table.Panel(), title, description, unit, instant, size=(width, height), steps=steps, min_val=None, max_val=None
     )
-    for target in _prom_targets([Q(q.expr, q.legend, instant=True) for q in queries]):
-        panel = panel.with_target(target)
-    return panel
 
 
 def log_panel(title: str, description: str, logql: str, *, width: int = 24, height: int = 10) -> logs.Panel:

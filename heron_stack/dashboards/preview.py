@@ -72,7 +72,7 @@ def render_png(
     for ax in list(axes.flat)[len(drawable) :]:
         ax.axis("off")
     fig.suptitle(f"{dash.get('title')} — {', '.join(f'{k}={v}' for k, v in variables.items())}", fontsize=12)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=80)
     plt.close(fig)

@@ -34,7 +34,9 @@ def agent_host(stack: StackHandle) -> Iterator[str]:
     host = f"dash-{uuid.uuid4().hex[:8]}"
     env = clean_env({"OTEL_RESOURCE_ATTRIBUTES": f"host.name={host}"})
     argv = [sys.executable, "-m", "otel_agent", "run", "--endpoint", stack.otlp_http_endpoint, "--interval", "1"]
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    log_path = stack.state_dir / f"agent-{host}.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_for(
             lambda: prom_query(stack.prometheus_url, f'system_uptime_seconds{{host_name="{host}"}}'),

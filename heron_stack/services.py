@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable, Mapping
+import sys
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import httpx
@@ -13,8 +14,21 @@ from heron_stack import environment_variables as ev
 from heron_stack.config import StackConfig
 from heron_stack.runner import Port, ReadyCheck, ServiceSpec
 
-START_ORDER = ("redis", "prometheus", "loki", "collector")
-"""Destinations start before the collector that feeds them."""
+INFRASTRUCTURE = ("redis", "prometheus", "loki", "collector")
+"""The real third-party parts. Destinations start before the collector that feeds them."""
+
+HERON_SERVICES = ("agent",)
+"""Heron's own processes, started after the pipeline they report into."""
+
+START_ORDER = INFRASTRUCTURE + HERON_SERVICES
+
+COMPONENTS = {"redis": "redis", "prometheus": "prometheus", "loki": "loki", "collector": "collector"}
+"""Service -> the component (binary) it needs; Heron's services run on this Python."""
+
+
+def components_for(names: Sequence[str]) -> list[str]:
+    return [COMPONENTS[name] for name in names if name in COMPONENTS]
+
 
 AUTH_OVERLAY = (
     "yaml:receivers::otlp::protocols::grpc::auth::authenticator: bearertokenauth",
@@ -171,4 +185,39 @@ def build_specs(config: StackConfig, binaries: Mapping[str, Path]) -> dict[str, 
             ports=[_port(config, n) for n in ("otlp_grpc", "otlp_http", "collector_health", "collector_telemetry")],
             env=collector_env(config),
         )
+    specs.update(heron_specs(config))
     return {name: specs[name] for name in START_ORDER if name in specs}
+
+
+def prometheus_has(config: StackConfig, query: str) -> ReadyCheck:
+    """Ready once `query` returns at least one series: the service's data has arrived."""
+
+    def check() -> str | None:
+        try:
+            resp = httpx.get(f"{config.url('prometheus')}/api/v1/query", params={"query": query}, timeout=2.0)
+            result = resp.json()["data"]["result"]
+        except (httpx.HTTPError, ValueError, KeyError) as exc:
+            return f"Prometheus query {query!r} failed: {exc}"
+        return None if result else f"no data yet for {query}"
+
+    return check
+
+
+def heron_specs(config: StackConfig) -> dict[str, ServiceSpec]:
+    """Heron's own services, run with this Python so they use the project's environment."""
+    agent_query = 'max_over_time(system_uptime_seconds{job="otel-agent"}[30s])'
+    return {
+        "agent": ServiceSpec(
+            name="agent",
+            argv=[sys.executable, "-m", "otel_agent", "run", "--endpoint", config.url("otlp_http")],
+            ready=prometheus_has(config, agent_query),
+            env={
+                "HERON_AGENT_SPILL_DIR": str(config.state_dir / "agent-spill"),
+                **(
+                    {"OTEL_EXPORTER_OTLP_HEADERS": f"authorization=Bearer%20{config.otlp_token}"}
+                    if config.otlp_token
+                    else {}
+                ),
+            },
+        ),
+    }

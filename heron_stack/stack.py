@@ -25,27 +25,26 @@ class Stack:
         self.config = config
         self.runner = Runner(config.state_dir)
         self._progress = progress or components._stderr
-        self._specs: dict[str, ServiceSpec] | None = None
+        self._binaries: dict[str, Path] = {}
 
     def specs(self, names: Sequence[str] | None = None) -> dict[str, ServiceSpec]:
-        if self._specs is None:
-            wanted = [n for n in services.START_ORDER if names is None or n in names]
-            binaries = components.ensure_all(self.config, wanted, self._progress)
-            self._specs = services.build_specs(self.config, binaries)
-        return self._specs
+        """Specs of the named services (all by default), installing or building their components first."""
+        wanted = [n for n in services.START_ORDER if names is None or n in names]
+        needed = [c for c in services.components_for(wanted) if c not in self._binaries]
+        self._binaries.update(components.ensure_all(self.config, needed, self._progress))
+        every = services.build_specs(self.config, self._binaries)
+        return {name: spec for name, spec in every.items() if name in wanted}
 
     def up(self, names: Sequence[str] | None = None) -> list[StartResult]:
         """Start every service (or the named ones) that is not running yet; wait for each to be ready."""
         results = []
         for name, spec in self.specs(names).items():
-            if names is not None and name not in names:
-                continue
             started = self.runner.start(spec, self.config.ready_timeout)
             results.append(StartResult(name, started, dict(spec.urls)))
         return results
 
     def start_service(self, name: str) -> None:
-        self.runner.start(self.specs()[name], self.config.ready_timeout)
+        self.runner.start(self.specs([name])[name], self.config.ready_timeout)
 
     def stop_service(self, name: str) -> None:
         self.runner.stop(name)

@@ -31,8 +31,15 @@ def test_services_start_destinations_before_the_collector_and_listen_on_loopback
     cfg = resolve({}, state_dir=tmp_path)
     binaries = {name: Path(f"/bin/{name}") for name in ("collector", "loki", "prometheus", "redis")}
     specs = build_specs(cfg, binaries)
-    assert list(specs) == ["redis", "prometheus", "loki", "collector"]
+    assert list(specs)[:4] == ["redis", "prometheus", "loki", "collector"]
+    assert specs["agent"].argv[-2:] == ["--endpoint", "http://127.0.0.1:4318"]
     assert all(port.host == "127.0.0.1" for spec in specs.values() for port in spec.ports)
     assert specs["collector"].env["HERON_PROMETHEUS_REMOTE_WRITE_URL"] == "http://127.0.0.1:9090/api/v1/write"
     assert specs["collector"].env["HERON_LOKI_OTLP_ENDPOINT"] == "http://127.0.0.1:3100/otlp"
     assert "--web.enable-remote-write-receiver" in specs["prometheus"].argv
+
+
+def test_the_agent_presents_the_otlp_token_when_one_is_set(tmp_path: Path) -> None:
+    specs = build_specs(resolve({"HERON_OTLP_TOKEN": "t0k"}, state_dir=tmp_path), {})
+    assert specs["agent"].env["OTEL_EXPORTER_OTLP_HEADERS"] == "authorization=Bearer%20t0k"
+    assert "t0k" not in " ".join(specs["agent"].argv)

@@ -58,6 +58,8 @@ def _cmd_up(stack: Stack, only: Sequence[str] | None) -> int:
     print(f"OTLP:        gRPC {cfg.url('otlp_grpc')}   HTTP {cfg.url('otlp_http')}")
     if any(r.name == "loki" for r in results):
         print(f"Loki:        {cfg.url('loki')}")
+    if any(r.name == "loadgen" for r in results):
+        print(f"Load lab:    {cfg.url('loadgen')}")
     print(f"Logs:        {cfg.state_dir / 'logs'}")
     print("Stop with:   make down")
     return 0

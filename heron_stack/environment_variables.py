@@ -32,5 +32,6 @@ PORT_VARIABLES: dict[str, tuple[str, int]] = {
     "loki": ("HERON_LOKI_PORT", 3100),
     "loki_grpc": ("HERON_LOKI_GRPC_PORT", 9096),
     "redis": ("HERON_REDIS_PORT", 6379),
+    "loadgen": ("HERON_LOADGEN_PORT", 8080),
 }
 """Logical port name -> (environment variable, default port)."""

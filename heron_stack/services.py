@@ -17,7 +17,7 @@ from heron_stack.runner import Port, ReadyCheck, ServiceSpec
 INFRASTRUCTURE = ("redis", "prometheus", "loki", "collector")
 """The real third-party parts. Destinations start before the collector that feeds them."""
 
-HERON_SERVICES = ("agent",)
+HERON_SERVICES = ("agent", "loadgen")
 """Heron's own processes, started after the pipeline they report into."""
 
 START_ORDER = INFRASTRUCTURE + HERON_SERVICES
@@ -206,7 +206,31 @@ def prometheus_has(config: StackConfig, query: str) -> ReadyCheck:
 def heron_specs(config: StackConfig) -> dict[str, ServiceSpec]:
     """Heron's own services, run with this Python so they use the project's environment."""
     agent_query = 'max_over_time(system_uptime_seconds{job="otel-agent"}[30s])'
+    loadgen_port = Port(config.host, config.port("loadgen"), ev.PORT_VARIABLES["loadgen"][0])
+    otlp_env = {"OTEL_EXPORTER_OTLP_ENDPOINT": config.url("otlp_http")}
+    if config.otlp_token:
+        otlp_env["OTEL_EXPORTER_OTLP_HEADERS"] = f"authorization=Bearer%20{config.otlp_token}"
     return {
+        "loadgen": ServiceSpec(
+            name="loadgen",
+            argv=[
+                sys.executable,
+                "-m",
+                "loadgen",
+                "serve",
+                "--host",
+                config.host,
+                "--port",
+                str(config.port("loadgen")),
+                "--disk-dir",
+                str(config.state_dir / "loadgen"),
+            ],
+            ready=http_ready(f"{config.url('loadgen')}/api/health"),
+            urls={"loadgen": config.url("loadgen")},
+            ports=[loadgen_port],
+            env={**otlp_env, "OTEL_SERVICE_NAME": "heron-loadgen"},
+            prepare=lambda: (config.state_dir / "loadgen").mkdir(parents=True, exist_ok=True),
+        ),
         "agent": ServiceSpec(
             name="agent",
             argv=[sys.executable, "-m", "otel_agent", "run", "--endpoint", config.url("otlp_http")],

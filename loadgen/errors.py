@@ -1,0 +1,106 @@
+"""Request parsing and JSON error answers: field-level 4xx for bad input, never an HTML error page."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, TypeVar
+
+from flask import Flask, Response, jsonify, request
+from pydantic import BaseModel, ValidationError
+from werkzeug.exceptions import HTTPException
+
+from loadgen.exceptions import RequestRejected
+
+log = logging.getLogger(__name__)
+M = TypeVar("M", bound=BaseModel)
+
+
+class BodyInvalid(RequestRejected):
+    """The body or query string does not match its schema."""
+
+    status = 422
+    code = "validation_failed"
+
+    def __init__(self, message: str, details: list[dict[str, str]], status: int = 422) -> None:
+        super().__init__(message)
+        self.details = details
+        self.status = status
+        if status == 400:
+            self.code = "invalid_json"
+
+
+def _details(exc: ValidationError) -> list[dict[str, str]]:
+    out = []
+    for err in exc.errors(include_url=False):
+        field = ".".join(str(p) for p in err["loc"]) or "body"
+        shown = err.get("input")
+        message = err["msg"]
+        if err["type"] == "extra_forbidden":
+            message = "unknown field; remove it"
+        elif not isinstance(shown, dict | list):
+            message = f"{message} (got {shown!r})"
+        out.append({"field": field, "message": message})
+    return out
+
+
+def parse_body(model: type[M], *, optional: bool = False) -> M:
+    """Validate the JSON body against `model`; an empty body means {} when `optional`."""
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        if optional:
+            return model()
+        raise BodyInvalid("a JSON object body is required", [{"field": "body", "message": "missing body"}])
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        details = _details(exc)
+        if any(e["type"] == "json_invalid" for e in exc.errors()):
+            raise BodyInvalid("the body is not valid JSON", details, status=400) from exc
+        raise BodyInvalid(
+            f"{len(details)} invalid field(s): " + "; ".join(d["field"] for d in details), details
+        ) from exc
+
+
+def parse_query(model: type[M]) -> M:
+    """Validate the query string against `model` (values arrive as strings and are converted)."""
+    try:
+        return model.model_validate(request.args.to_dict(), strict=False)
+    except ValidationError as exc:
+        details = _details(exc)
+        raise BodyInvalid("invalid query parameter(s): " + "; ".join(d["field"] for d in details), details) from exc
+
+
+def error_response(status: int, code: str, message: str, details: list[dict[str, str]] | None = None) -> Response:
+    """The `ErrorBody` JSON answer."""
+    response = jsonify({"error": code, "message": message, "details": details or []})
+    response.status_code = status
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    """JSON answers for our rejections, every HTTP error and anything unexpected."""
+
+    @app.errorhandler(RequestRejected)
+    def _rejected(exc: RequestRejected) -> Response:
+        details = getattr(exc, "details", None)
+        if details is None and exc.field:
+            details = [{"field": exc.field, "message": str(exc)}]
+        return error_response(exc.status, exc.code, str(exc), details)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Any:
+        code = (exc.name or "error").lower().replace(" ", "_")
+        response = error_response(exc.code or 500, code, exc.description or code)
+        if exc.code == 405 and exc.response is None:
+            valid = getattr(exc, "valid_methods", None)
+            if valid:
+                response.headers["Allow"] = ", ".join(valid)
+        for header in ("WWW-Authenticate",):
+            if exc.response is not None and header in exc.response.headers:
+                response.headers[header] = exc.response.headers[header]
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        return error_response(500, "internal_error", "an unexpected error occurred; see the loadgen log")

@@ -1,0 +1,1 @@
+"""Scenarios: YAML timelines, a pure timeline model and a runner."""

@@ -1,0 +1,1 @@
+"""HTTP views (thin): parse, call the engine or runner, answer JSON."""

@@ -1,0 +1,135 @@
+"""Scenario runs through the API: timeline, pause / resume / stop, expected alerts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from loadgen.lab import lab
+from loadgen.scenarios.alerts import AlertSourceError, HttpAlertSource, alert_names
+from tests.helpers import wait_for
+from tests.unit.loadgen.conftest import FakeAlerts, make_app
+
+
+@pytest.fixture
+def alerts() -> FakeAlerts:
+    return FakeAlerts()
+
+
+@pytest.fixture
+def alert_app(tmp_path: Any, alerts: FakeAlerts) -> Iterator[Flask]:
+    application = make_app(tmp_path, alerts=alerts)
+    lab(application).runner._alert_poll = 0.1  # poll fast in tests
+    yield application
+    lab(application).shutdown()
+
+
+def _run(client: FlaskClient) -> dict[str, Any]:
+    body: dict[str, Any] = client.get("/api/scenarios/tiny").get_json()["last_run"]
+    return body
+
+
+def test_catalog_and_timeline(client: FlaskClient) -> None:
+    listed = client.get("/api/scenarios").get_json()["scenarios"]
+    assert [s["id"] for s in listed] == ["tiny"]
+    detail = client.get("/api/scenarios/tiny").get_json()
+    assert [p["name"] for p in detail["phases"]] == ["calm", "storm"]
+    assert detail["last_run"] is None
+    assert client.get("/api/scenarios/nope").status_code == 404
+
+
+def test_run_walks_the_timeline_and_completes(client: FlaskClient) -> None:
+    started = client.post("/api/scenarios/tiny/start", json={"speed": 20})
+    assert started.status_code == 201
+    assert started.get_json()["status"] == "running"
+    assert client.post("/api/scenarios/tiny/start").status_code == 409
+    done = wait_for(lambda: _run(client)["status"] == "completed" and _run(client), timeout=15, what="completion")
+    assert done["progress"] == 1.0
+    assert len(done["action_ids"]) == 2
+    kinds = {client.get(f"/api/actions/{i}").get_json()["type"] for i in done["action_ids"]}
+    assert kinds == {"cpu-stress", "traffic"}
+    phases = [e["attributes"].get("phase") for e in client.get("/api/events").get_json()["events"]]
+    assert [p for p in phases if p] == ["calm", "storm"]
+    assert client.get("/api/scenarios/running").get_json()["scenarios"] == []
+
+
+def test_pause_stops_actions_and_resume_restarts_them(client: FlaskClient) -> None:
+    client.post("/api/scenarios/tiny/start")
+    wait_for(lambda: _run(client)["action_ids"], timeout=5, what="first action")
+    paused = client.post("/api/scenarios/tiny/pause")
+    assert paused.get_json()["status"] == "paused"
+    wait_for(lambda: not client.get("/api/actions/active").get_json()["actions"], timeout=5, what="actions stopped")
+    elapsed = _run(client)["elapsed_seconds"]
+    assert client.post("/api/scenarios/tiny/pause").status_code == 409
+    resumed = client.post("/api/scenarios/tiny/resume").get_json()
+    assert resumed["status"] == "running"
+    assert resumed["elapsed_seconds"] == pytest.approx(elapsed, abs=0.3)
+    active = client.get("/api/actions/active").get_json()["actions"]
+    assert [a["type"] for a in active] == ["cpu-stress"]
+    stopped = client.delete("/api/scenarios/tiny/stop").get_json()
+    assert stopped["status"] == "stopped"
+    wait_for(lambda: not client.get("/api/actions/active").get_json()["actions"], timeout=5, what="actions stopped")
+
+
+def test_speed_is_validated(client: FlaskClient) -> None:
+    response = client.post("/api/scenarios/tiny/start", json={"speed": 0})
+    assert response.status_code == 422
+    assert response.get_json()["details"][0]["field"] == "speed"
+
+
+def test_expected_alerts_are_reported_when_they_fire(alert_app: Flask, alerts: FakeAlerts) -> None:
+    client = alert_app.test_client()
+    client.post("/api/scenarios/tiny/start", json={"speed": 2})
+    checked = wait_for(lambda: _run(client)["alerts"][0]["fired"] is False, timeout=5, what="first check")
+    assert checked
+    alerts.names.add("HighCpuUsage")
+    fired = wait_for(lambda: (a := _run(client)["alerts"][0])["fired"] and a, timeout=5, what="alert seen")
+    assert fired["name"] == "HighCpuUsage"
+    assert fired["first_seen_at"] is not None
+    client.delete("/api/scenarios/tiny/stop")
+
+
+def test_without_alert_source_fired_is_unknown(client: FlaskClient) -> None:
+    run = client.post("/api/scenarios/tiny/start", json={"speed": 2}).get_json()
+    assert run["alerts"] == [{"name": "HighCpuUsage", "fired": None, "first_seen_at": None}]
+    client.delete("/api/scenarios/tiny/stop")
+
+
+@pytest.mark.parametrize(
+    ("body", "names"),
+    [
+        ([{"rule": "A", "status": "firing"}, {"rule": "B", "status": "resolved"}], {"A"}),
+        ({"alerts": [{"labels": {"alertname": "C"}}]}, {"C"}),
+        ({"alerts": [{"name": "D"}, "junk", 3]}, {"D"}),
+        ("nonsense", set()),
+        (
+            {
+                "alerts": [
+                    {"labels": {"alertname": "E"}, "state": "firing"},
+                    {"labels": {"alertname": "F"}, "state": "pending"},
+                ]
+            },
+            {"E"},
+        ),
+    ],
+)
+def test_alert_names(body: Any, names: set[str]) -> None:
+    assert alert_names(body) == names
+
+
+def test_http_alert_source_reads_the_alert_api() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.headers.get("Authorization") != "Bearer alerts-token":
+            return httpx.Response(401, json={"error": "a valid bearer token is required"})
+        assert request.url.path == "/api/alerts/active"
+        return httpx.Response(200, json={"alerts": [{"labels": {"alertname": "HighCpuUsage"}, "state": "firing"}]})
+
+    transport = httpx.MockTransport(handler)
+    assert HttpAlertSource("http://alerts.test/", "alerts-token", transport=transport).firing() == {"HighCpuUsage"}
+    with pytest.raises(AlertSourceError, match="401"):
+        HttpAlertSource("http://alerts.test/", None, transport=transport).firing()

@@ -1,0 +1,31 @@
+"""`loadgen serve` refuses bad configuration with exit code 2 and a message naming the setting."""
+
+from __future__ import annotations
+
+import pytest
+
+from loadgen.cli import main
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in ("HERON_LOADGEN_TOKEN", "HERON_LOADGEN_TOKEN_FILE", "HERON_LOADGEN_HOST", "HERON_LOADGEN_PORT"):
+        monkeypatch.delenv(key, raising=False)
+
+
+def test_public_bind_without_token_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--host", "0.0.0.0", "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "--host" in err
+    assert "requires a token" in err
+
+
+def test_bad_cap_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--max-memory-share", "2"]) == 2
+    assert "--max-memory-share" in capsys.readouterr().err
+
+
+def test_unknown_command_is_a_usage_error() -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["explode"])
+    assert info.value.code == 2

@@ -33,5 +33,6 @@ PORT_VARIABLES: dict[str, tuple[str, int]] = {
     "loki_grpc": ("HERON_LOKI_GRPC_PORT", 9096),
     "redis": ("HERON_REDIS_PORT", 6379),
     "loadgen": ("HERON_LOADGEN_PORT", 8080),
+    "alert_api": ("HERON_ALERTS_API_PORT", 9097),
 }
 """Logical port name -> (environment variable, default port)."""

@@ -17,7 +17,7 @@ from heron_stack.runner import Port, ReadyCheck, ServiceSpec
 INFRASTRUCTURE = ("redis", "prometheus", "loki", "collector")
 """The real third-party parts. Destinations start before the collector that feeds them."""
 
-HERON_SERVICES = ("agent", "loadgen")
+HERON_SERVICES = ("agent", "alert-api", "alert-worker", "alert-beat", "loadgen")
 """Heron's own processes, started after the pipeline they report into."""
 
 START_ORDER = INFRASTRUCTURE + HERON_SERVICES
@@ -203,6 +203,60 @@ def prometheus_has(config: StackConfig, query: str) -> ReadyCheck:
     return check
 
 
+def log_contains(path: Path, marker: str) -> ReadyCheck:
+    """Ready once the service's log shows `marker` (for processes without an HTTP endpoint)."""
+
+    def check() -> str | None:
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return f"no log yet at {path}"
+        return None if marker in text else f"waiting for {marker!r} in {path}"
+
+    return check
+
+
+def alerts_env(config: StackConfig) -> dict[str, str]:
+    rules = config.project_dir / "prometheus" / "rules"
+    return {
+        "HERON_ALERTS_PROMETHEUS_URL": config.url("prometheus"),
+        "HERON_ALERTS_REDIS_URL": f"redis://{config.addr('redis')}/0",
+        "HERON_ALERTS_RULE_FILES": str(rules / "*.rules.yml"),
+        "HERON_ALERTS_ROUTING_FILE": str(rules / "heron.routing.yaml"),
+        "HERON_ALERTS_API_HOST": config.host,
+        "HERON_ALERTS_API_PORT": str(config.port("alert_api")),
+    }
+
+
+def alert_specs(config: StackConfig, otlp_env: Mapping[str, str]) -> dict[str, ServiceSpec]:
+    """The alert engine: API, Celery worker (evaluation + delivery) and beat (RedBeat lock)."""
+    env = {**otlp_env, **alerts_env(config)}
+    logs = config.state_dir / "logs"
+    command = [sys.executable, "-m", "alert_worker"]
+    return {
+        "alert-api": ServiceSpec(
+            name="alert-api",
+            argv=[*command, "api"],
+            ready=http_ready(f"{config.url('alert_api')}/api/health"),
+            urls={"alerts_api": config.url("alert_api")},
+            ports=[Port(config.host, config.port("alert_api"), ev.PORT_VARIABLES["alert_api"][0])],
+            env={**env, "OTEL_SERVICE_NAME": "heron-alert-api"},
+        ),
+        "alert-worker": ServiceSpec(
+            name="alert-worker",
+            argv=[*command, "worker"],
+            ready=log_contains(logs / "alert-worker.log", " ready."),
+            env={**env, "OTEL_SERVICE_NAME": "heron-alert-worker"},
+        ),
+        "alert-beat": ServiceSpec(
+            name="alert-beat",
+            argv=[*command, "beat"],
+            ready=log_contains(logs / "alert-beat.log", "beat: Starting"),
+            env={**env, "OTEL_SERVICE_NAME": "heron-alert-beat"},
+        ),
+    }
+
+
 def heron_specs(config: StackConfig) -> dict[str, ServiceSpec]:
     """Heron's own services, run with this Python so they use the project's environment."""
     agent_query = 'max_over_time(system_uptime_seconds{job="otel-agent"}[30s])'
@@ -211,6 +265,7 @@ def heron_specs(config: StackConfig) -> dict[str, ServiceSpec]:
     if config.otlp_token:
         otlp_env["OTEL_EXPORTER_OTLP_HEADERS"] = f"authorization=Bearer%20{config.otlp_token}"
     return {
+        **alert_specs(config, otlp_env),
         "loadgen": ServiceSpec(
             name="loadgen",
             argv=[
@@ -228,7 +283,7 @@ def heron_specs(config: StackConfig) -> dict[str, ServiceSpec]:
             ready=http_ready(f"{config.url('loadgen')}/api/health"),
             urls={"loadgen": config.url("loadgen")},
             ports=[loadgen_port],
-            env={**otlp_env, "OTEL_SERVICE_NAME": "heron-loadgen"},
+            env={**otlp_env, "OTEL_SERVICE_NAME": "heron-loadgen", "HERON_LOADGEN_ALERTS_URL": config.url("alert_api")},
             prepare=lambda: (config.state_dir / "loadgen").mkdir(parents=True, exist_ok=True),
         ),
         "agent": ServiceSpec(

@@ -1,0 +1,1 @@
+"""Heron alert_worker."""

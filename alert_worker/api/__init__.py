@@ -1,0 +1,93 @@
+"""HTTP API of the alert engine: rules, active alerts, history and silences (OpenAPI at /api/openapi.json)."""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from alert_worker.config import AlertsConfig, resolve_config
+from alert_worker.exceptions import ConfigError, StateError
+from alert_worker.rules.model import RuleGroup
+from alert_worker.state.base import StateStore
+
+
+@dataclass
+class ApiContext:
+    """What the views need: the store, the read-only file rules and a clock."""
+
+    store: StateStore
+    file_groups: Callable[[], list[RuleGroup]]
+    clock: Callable[[], float] = time.time
+    token: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _default_context(config: AlertsConfig) -> ApiContext:
+    from alert_worker.rules.loader import load_rule_files
+    from alert_worker.state.redis_store import RedisStore
+
+    def groups() -> list[RuleGroup]:
+        return load_rule_files(config.rule_paths())
+
+    store = RedisStore.from_url(config.redis_url, history_retention_s=config.history_retention_s)
+    return ApiContext(store=store, file_groups=groups)
+
+
+def create_app(config: AlertsConfig | None = None, context: ApiContext | None = None) -> Flask:
+    """The API app; bound off loopback it requires a bearer token (ConfigError without one)."""
+    cfg = config or resolve_config()
+    ctx = context or _default_context(cfg)
+    token = ctx.token or cfg.api_bearer_token()
+    if not is_loopback(cfg.api_host) and not token:
+        raise ConfigError(
+            "HERON_ALERTS_API_TOKEN",
+            "",
+            f"the API binds to {cfg.api_host}, off loopback; set a bearer token or its file",
+        )
+    app = Flask(__name__)
+    app.config["HERON"] = ctx
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # DefaultJSONProvider has it
+
+    @app.before_request
+    def _auth() -> Any:
+        g.actor = request.headers.get("X-Heron-Actor", "api")[:100]
+        if not token or request.path == "/api/openapi.json":
+            return None
+        header = request.headers.get("Authorization", "")
+        given = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            return jsonify(error="a valid bearer token is required (Authorization: Bearer <token>)"), 401
+        return None
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Any:
+        return jsonify(error=exc.description or exc.name), exc.code or 400
+
+    @app.errorhandler(StateError)
+    def _state_error(exc: StateError) -> Any:
+        return jsonify(error=f"state store unavailable: {exc}"), 503
+
+    from alert_worker.api import openapi, views
+
+    app.register_blueprint(views.bp)
+    app.register_blueprint(openapi.bp)
+    return app
+
+
+__all__ = ["ApiContext", "create_app", "is_loopback"]

@@ -1,0 +1,93 @@
+"""The Celery app of the alert engine and notification delivery (Redis broker, JSON only).
+
+Tasks: `heron.evaluate_group` (alert_worker.tasks) and `heron.deliver` (alert_worker.delivery.tasks,
+included when that package is installed). Beat runs under RedBeat, whose Redis lock keeps exactly
+one beat active; each rule group is scheduled at its interval with `expires` = interval.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from typing import Any
+
+from celery import Celery
+
+from alert_worker.config import AlertsConfig, resolve_config
+from alert_worker.notify.routing import load_routing
+from alert_worker.rules.api_rules import API_GROUP, API_INTERVAL_S
+from alert_worker.rules.loader import load_rule_files
+
+log = logging.getLogger(__name__)
+EVALUATE_TASK = "heron.evaluate_group"
+DELIVER_TASK = "heron.deliver"
+SWEEP_TASK = "heron.deliver_sweep"
+SWEEP_INTERVAL_S = 300
+
+
+def _delivery_available() -> bool:
+    try:
+        return importlib.util.find_spec("alert_worker.delivery.tasks") is not None
+    except ImportError as exc:
+        log.warning("notification delivery is unavailable (%s); this worker only evaluates rules", exc)
+        return False
+
+
+def _includes() -> list[str]:
+    return ["alert_worker.tasks", *(["alert_worker.delivery.tasks"] if _delivery_available() else [])]
+
+
+def beat_schedule(config: AlertsConfig) -> dict[str, dict[str, Any]]:
+    """One periodic evaluation per rule group, expiring after one interval so backlogs never replay."""
+    routing = load_routing(config.routing_path())
+    schedule: dict[str, dict[str, Any]] = {}
+    for group in load_rule_files(config.rule_paths()):
+        schedule[f"heron-evaluate:{group.name}"] = {
+            "task": EVALUATE_TASK,
+            "schedule": group.interval_s,
+            "args": [group.name],
+            "options": {"expires": group.interval_s, "queue": routing.group_queues.get(group.name, config.eval_queue)},
+        }
+    schedule[f"heron-evaluate:{API_GROUP}"] = {
+        "task": EVALUATE_TASK,
+        "schedule": API_INTERVAL_S,
+        "args": [API_GROUP],
+        "options": {"expires": API_INTERVAL_S, "queue": routing.group_queues.get(API_GROUP, config.eval_queue)},
+    }
+    if _delivery_available():
+        # Re-drives outbox entries whose worker died between claim and ack (see docs/channels.md).
+        schedule["heron-deliver-sweep"] = {
+            "task": SWEEP_TASK,
+            "schedule": SWEEP_INTERVAL_S,
+            "options": {"expires": SWEEP_INTERVAL_S, "queue": config.notify_queue},
+        }
+    return schedule
+
+
+def create_celery(config: AlertsConfig | None = None) -> Celery:
+    cfg = config or resolve_config()
+    celery = Celery("heron", broker=cfg.broker, include=_includes())
+    celery.conf.update(
+        task_serializer="json",
+        accept_content=["json"],
+        result_serializer="json",
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_default_queue=cfg.eval_queue,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"visibility_timeout": 3600},
+        timezone="UTC",
+        beat_scheduler="redbeat.RedBeatScheduler",
+        beat_max_loop_interval=5,
+        redbeat_redis_url=cfg.redis_url,
+        redbeat_key_prefix="heron:alerts:redbeat:",
+        redbeat_lock_timeout=30,
+        heron_config=cfg,
+        beat_schedule=beat_schedule(cfg),
+    )
+    return celery
+
+
+app = create_celery()

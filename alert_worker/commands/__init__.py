@@ -1,0 +1,1 @@
+"""Subcommands of the `alert-worker` console script."""

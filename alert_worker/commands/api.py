@@ -1,0 +1,22 @@
+"""`alert-worker api`: serve the alert API (loopback by default; bearer token required elsewhere)."""
+
+from __future__ import annotations
+
+import argparse
+
+from alert_worker.api import create_app
+from alert_worker.config import resolve_config
+
+
+def serve(args: argparse.Namespace) -> int:
+    config = resolve_config({"api_host": args.host, "api_port": args.port})
+    app = create_app(config)
+    app.run(host=config.api_host, port=config.api_port, threaded=True)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("api", help="serve the alert HTTP API")
+    p.add_argument("--host", default=None, help="bind address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=None, help="port (default 9097)")
+    p.set_defaults(func=serve)

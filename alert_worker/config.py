@@ -1,0 +1,148 @@
+"""One resolver for the engine's settings: argument > environment > config file > default."""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from alert_worker import envvars as ev
+from alert_worker.exceptions import ConfigError
+from alert_worker.rules.durations import parse_duration
+
+_ENV: dict[str, str] = {
+    "prometheus_url": ev.HERON_ALERTS_PROMETHEUS_URL,
+    "redis_url": ev.HERON_ALERTS_REDIS_URL,
+    "broker_url": ev.HERON_ALERTS_BROKER_URL,
+    "rule_files": ev.HERON_ALERTS_RULE_FILES,
+    "routing_file": ev.HERON_ALERTS_ROUTING_FILE,
+    "external_labels": ev.HERON_ALERTS_EXTERNAL_LABELS,
+    "eval_queue": ev.HERON_ALERTS_EVAL_QUEUE,
+    "notify_queue": ev.HERON_ALERTS_NOTIFY_QUEUE,
+    "flap_threshold": ev.HERON_ALERTS_FLAP_THRESHOLD,
+    "flap_window_s": ev.HERON_ALERTS_FLAP_WINDOW,
+    "query_timeout_s": ev.HERON_ALERTS_QUERY_TIMEOUT,
+    "history_retention_s": ev.HERON_ALERTS_HISTORY_RETENTION,
+    "api_host": ev.HERON_ALERTS_API_HOST,
+    "api_port": ev.HERON_ALERTS_API_PORT,
+    "api_token": ev.HERON_ALERTS_API_TOKEN,
+    "api_token_file": ev.HERON_ALERTS_API_TOKEN_FILE,
+}
+DEFAULT_RULE_GLOB = "prometheus/rules/*.rules.yml"
+DEFAULT_ROUTING_FILE = "prometheus/rules/heron.routing.yaml"
+
+
+def _split(value: Any) -> Any:
+    return [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else value
+
+
+class AlertsConfig(BaseModel):
+    """Resolved settings of the alert engine (frozen)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    prometheus_url: str = "http://127.0.0.1:9090"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    broker_url: str = ""
+    rule_files: tuple[str, ...] = (DEFAULT_RULE_GLOB,)
+    routing_file: str = ""
+    external_labels: Mapping[str, str] = {}
+    eval_queue: str = "alerts"
+    notify_queue: str = "notify"
+    flap_threshold: int = 4
+    flap_window_s: float = 1800.0
+    query_timeout_s: float = 10.0
+    history_retention_s: float = 30 * 86400.0
+    api_host: str = "127.0.0.1"
+    api_port: int = 9097
+    api_token: str = ""
+    api_token_file: str = ""
+
+    _lists = field_validator("rule_files", mode="before")(_split)
+
+    @field_validator("external_labels", mode="before")
+    @classmethod
+    def _labels(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        pairs = [p.split("=", 1) for p in _split(value)]
+        if any(len(p) != 2 for p in pairs):
+            raise ValueError("use name=value pairs separated by commas")
+        return {k.strip(): v.strip() for k, v in pairs}
+
+    @field_validator("flap_window_s", "query_timeout_s", "history_retention_s", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        return parse_duration(value) if isinstance(value, str) else value
+
+    @field_validator("prometheus_url", "redis_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if "://" not in value:
+            raise ValueError("must be a URL such as http://127.0.0.1:9090 or redis://127.0.0.1:6379/0")
+        return value
+
+    @field_validator("flap_threshold", "api_port")
+    @classmethod
+    def _positive(cls, value: int) -> int:
+        if value <= 0:
+            raise ValueError("must be a positive integer")
+        return value
+
+    @property
+    def broker(self) -> str:
+        return self.broker_url or self.redis_url
+
+    def rule_paths(self, base: Path | None = None) -> list[Path]:
+        """Rule files matched by `rule_files` (relative globs resolve against `base` or the cwd)."""
+        root = base or Path.cwd()
+        out: list[Path] = []
+        for pattern in self.rule_files:
+            full = pattern if os.path.isabs(pattern) else str(root / pattern)
+            out.extend(Path(p) for p in sorted(glob.glob(full)))
+        return out
+
+    def routing_path(self, base: Path | None = None) -> Path | None:
+        name = self.routing_file or DEFAULT_ROUTING_FILE
+        path = Path(name) if os.path.isabs(name) else (base or Path.cwd()) / name
+        if self.routing_file and not path.exists():
+            raise ConfigError("routing_file", self.routing_file, "the file does not exist")
+        return path if path.exists() else None
+
+    def api_bearer_token(self) -> str:
+        if self.api_token:
+            return self.api_token
+        if self.api_token_file:
+            try:
+                return Path(self.api_token_file).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError("api_token_file", self.api_token_file, f"cannot read it: {exc.strerror}") from exc
+        return ""
+
+
+def resolve_config(overrides: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None) -> AlertsConfig:
+    """Merge overrides > env > file (HERON_ALERTS_CONFIG) > defaults; ConfigError names the bad key."""
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    file_name = env.get(ev.HERON_ALERTS_CONFIG)
+    if file_name:
+        try:
+            loaded = yaml.safe_load(Path(file_name).read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(ev.HERON_ALERTS_CONFIG, file_name, f"cannot load it as YAML: {exc}") from exc
+        if not isinstance(loaded, dict):
+            raise ConfigError(ev.HERON_ALERTS_CONFIG, file_name, "the file must hold a mapping of settings")
+        values.update(loaded)
+    values.update({field: env[name] for field, name in _ENV.items() if env.get(name)})
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    try:
+        return AlertsConfig.model_validate(values)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = str(err["loc"][0]) if err["loc"] else "config"
+        raise ConfigError(_ENV.get(field, field), err.get("input"), err["msg"]) from exc

@@ -1,0 +1,79 @@
+"""Celery tasks of delivery: ``heron.deliver`` (one job) and ``heron.deliver_sweep`` (lost messages).
+
+Both are thin wrappers around `DeliveryService` and `RedisOutbox`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import redis
+from celery.signals import after_setup_logger, after_setup_task_logger
+
+from alert_worker.celery_app import DELIVER_TASK, app
+from alert_worker.channels.config import resolve_destinations
+from alert_worker.channels.redact import install_log_redaction
+from alert_worker.delivery.outbox import RedisOutbox
+from alert_worker.delivery.service import DeliveryService
+from alert_worker.delivery.wiring import build_service
+from alert_worker.models import NotificationJob, job_from_dict, job_to_dict
+
+log = logging.getLogger(__name__)
+SWEEP_TASK = "heron.deliver_sweep"
+#: A pending/sending notification this long past due has lost its task message.
+SWEEP_GRACE = 900.0
+# Countdowns stay below the Redis broker's visibility timeout (1 h), or the task would run twice.
+MAX_COUNTDOWN = 3000.0
+_service: DeliveryService | None = None
+
+
+def _enqueue(job: NotificationJob) -> None:
+    app.send_task(DELIVER_TASK, args=[job_to_dict(job)], queue=app.conf.heron_config.notify_queue)
+
+
+def service() -> DeliveryService:
+    """One delivery service per worker process, built on first use from the environment."""
+    global _service  # noqa: PLW0603 - one service (HTTP pools, Redis client) per worker process
+    if _service is None:
+        client = redis.Redis.from_url(app.conf.heron_config.redis_url)
+        _service = build_service(resolve_destinations(), client, enqueue=_enqueue, health_gauge=True)
+    return _service
+
+
+def _redact_logs(logger: logging.Logger, **_: Any) -> None:
+    install_log_redaction(logger)
+
+
+after_setup_logger.connect(_redact_logs)
+after_setup_task_logger.connect(_redact_logs)
+
+
+@app.task(  # type: ignore[untyped-decorator]  # Celery ships no type hints
+    name=DELIVER_TASK, bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True
+)
+def deliver_task(self: Any, payload: dict[str, Any]) -> dict[str, Any]:
+    """Deliver one notification job; retried with the countdown the delivery layer asks for."""
+    try:
+        job = job_from_dict(payload)
+    except (KeyError, ValueError, TypeError) as exc:
+        log.error("dropping a malformed notification job: %s", exc)
+        return {"status": "rejected", "detail": str(exc)}
+    outcome = service().deliver(job)
+    if outcome.status in ("retry", "busy"):
+        raise self.retry(countdown=min(outcome.retry_in, MAX_COUNTDOWN), max_retries=None)
+    return {"key": job.idempotency_key, "status": outcome.status, "detail": outcome.detail}
+
+
+@app.task(name=SWEEP_TASK, ignore_result=True)  # type: ignore[untyped-decorator]  # Celery ships no type hints
+def sweep_task() -> int:
+    """Re-enqueue notifications whose task message was lost (e.g. the broker restarted without persistence)."""
+    outbox = service().outbox
+    if not isinstance(outbox, RedisOutbox):
+        return 0
+    jobs = outbox.stuck(time.time(), SWEEP_GRACE)
+    for job in jobs:
+        log.warning("re-enqueuing notification %s -> %s (its task was lost)", job.idempotency_key, job.destination)
+        _enqueue(job)
+    return len(jobs)

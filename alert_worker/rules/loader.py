@@ -1,0 +1,189 @@
+"""Load Prometheus rule files (plus Heron's `heron_*` annotations) with `file:line` errors."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from alert_worker.exceptions import RuleFileError, TemplateError
+from alert_worker.rules import model
+from alert_worker.rules.durations import parse_duration
+from alert_worker.rules.templating import check_template
+from alert_worker.rules.yamlpos import Located, load_located
+from alert_worker.rules.yamlpos import Path as YPath
+
+LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+CHANNEL_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+_GROUP_KEYS = {"name", "interval", "rules", "limit", "query_offset"}
+_RULE_KEYS = {"alert", "record", "expr", "for", "keep_firing_for", "labels", "annotations"}
+
+
+class _Checker:
+    def __init__(self, filename: str, doc: Located) -> None:
+        self.filename, self.doc = filename, doc
+        self.problems: list[str] = []
+
+    def error(self, path: YPath, message: str) -> None:
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+        self.problems.append(f"{self.filename}:{self.doc.line(path)}: {where}: {message}")
+
+    def duration(self, value: Any, path: YPath) -> float:
+        if value is None:
+            return 0.0
+        try:
+            return parse_duration(str(value))
+        except ValueError as exc:
+            self.error(path, str(exc))
+            return 0.0
+
+    def str_map(self, value: Any, path: YPath, what: str) -> dict[str, str]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.error(path, f"{what} must be a mapping of names to strings, got {type(value).__name__}")
+            return {}
+        out = {}
+        for key, item in value.items():
+            if not LABEL_NAME.match(key):
+                self.error((*path, key), f"invalid {what[:-1]} name {key!r}; use letters, digits and _")
+            if isinstance(item, dict | list):
+                self.error((*path, key), f"{what[:-1]} value must be a string, got {type(item).__name__}")
+                continue
+            text = "" if item is None else str(item)
+            try:
+                check_template(text)
+            except TemplateError as exc:
+                self.error((*path, key), str(exc))
+            out[key] = text
+        return out
+
+
+def _extensions(chk: _Checker, annotations: dict[str, str], path: YPath) -> dict[str, Any]:
+    ext: dict[str, Any] = {}
+    channels = annotations.get(model.ANNOTATION_CHANNELS)
+    if channels is not None:
+        names = tuple(c.strip() for c in channels.split(",") if c.strip())
+        for name in names:
+            if not CHANNEL_NAME.match(name):
+                chk.error((*path, model.ANNOTATION_CHANNELS), f"invalid channel name {name!r}; use a-z, 0-9, -, _")
+        ext["channels"] = names
+    for key, attr in ((model.ANNOTATION_COOLDOWN, "cooldown_s"), (model.ANNOTATION_REPEAT, "repeat_interval_s")):
+        if key in annotations:
+            ext[attr] = chk.duration(annotations[key], (*path, key))
+    no_data = annotations.get(model.ANNOTATION_NO_DATA)
+    if no_data is not None:
+        if no_data not in {"alert", "resolve"}:
+            chk.error((*path, model.ANNOTATION_NO_DATA), f"invalid value {no_data!r}; allowed: alert, resolve")
+        else:
+            ext["no_data"] = no_data
+    return ext
+
+
+def _rule(chk: _Checker, raw: Any, path: YPath, group: str) -> model.AlertRule | None:
+    if not isinstance(raw, dict):
+        chk.error(path, "a rule must be a mapping with alert/record and expr")
+        return None
+    for key in sorted(set(raw) - _RULE_KEYS):
+        chk.error((*path, key), f"unknown field {key!r}; allowed: {', '.join(sorted(_RULE_KEYS))}")
+    if ("alert" in raw) == ("record" in raw):
+        chk.error(path, "exactly one of 'alert' or 'record' is required")
+        return None
+    expr = raw.get("expr")
+    if not isinstance(expr, str | int | float) or not str(expr).strip():
+        chk.error((*path, "expr"), "expr is required and must be a PromQL string")
+    if "record" in raw:
+        for key in ("for", "keep_firing_for", "annotations"):
+            if key in raw:
+                chk.error((*path, key), f"{key!r} is only valid on alerting rules")
+        return None
+    name = str(raw["alert"])
+    if not LABEL_NAME.match(name):
+        chk.error((*path, "alert"), f"invalid alert name {name!r}; use letters, digits and _")
+    labels = chk.str_map(raw.get("labels"), (*path, "labels"), "labels")
+    annotations = chk.str_map(raw.get("annotations"), (*path, "annotations"), "annotations")
+    ext = _extensions(chk, annotations, (*path, "annotations"))
+    return model.AlertRule(
+        name=name,
+        expr=str(expr).strip(),
+        group=group,
+        for_s=chk.duration(raw.get("for"), (*path, "for")),
+        keep_firing_for_s=chk.duration(raw.get("keep_firing_for"), (*path, "keep_firing_for")),
+        labels=labels,
+        annotations={k: v for k, v in annotations.items() if k not in model.EXTENSION_ANNOTATIONS},
+        source=f"{chk.filename}:{chk.doc.line(path)}",
+        **ext,
+    )
+
+
+def _group(chk: _Checker, raw: Any, path: YPath, default_interval: float) -> model.RuleGroup | None:
+    if not isinstance(raw, dict):
+        chk.error(path, "a group must be a mapping with name, interval and rules")
+        return None
+    for key in sorted(set(raw) - _GROUP_KEYS):
+        chk.error((*path, key), f"unknown field {key!r}; allowed: {', '.join(sorted(_GROUP_KEYS))}")
+    name = raw.get("name")
+    if not isinstance(name, str) or not name:
+        chk.error((*path, "name"), "group name is required")
+        name = ""
+    interval = chk.duration(raw.get("interval"), (*path, "interval")) or default_interval
+    rules_raw = raw.get("rules") or []
+    if not isinstance(rules_raw, list):
+        chk.error((*path, "rules"), "rules must be a list")
+        rules_raw = []
+    rules = [_rule(chk, r, (*path, "rules", i), name) for i, r in enumerate(rules_raw)]
+    recording = sum(1 for r in rules_raw if isinstance(r, dict) and "record" in r)
+    alerting = tuple(r for r in rules if r is not None)
+    return model.RuleGroup(name, interval, alerting, chk.filename, recording)
+
+
+def parse_rules(text: str, filename: str, default_interval: float = 60.0) -> list[model.RuleGroup]:
+    """Rule groups in `text`; raises RuleFileError listing every problem as `file:line: field: message`."""
+    try:
+        doc = load_located(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        raise RuleFileError([f"{filename}:{line}: invalid YAML: {getattr(exc, 'problem', exc)}"]) from exc
+    chk = _Checker(filename, doc)
+    if not isinstance(doc.data, dict) or not isinstance(doc.data.get("groups"), list):
+        raise RuleFileError([f"{filename}:1: groups: a rule file needs a top-level 'groups' list"])
+    for key in sorted(set(doc.data) - {"groups"}):
+        chk.error((key,), f"unknown top-level field {key!r}; only 'groups' is allowed")
+    groups = [_group(chk, g, ("groups", i), default_interval) for i, g in enumerate(doc.data["groups"])]
+    seen: set[str] = set()
+    for i, group in enumerate(groups):
+        if group is not None and group.name in seen:
+            chk.error(("groups", i, "name"), f"duplicate group name {group.name!r}; names must be unique per file")
+        if group is not None:
+            seen.add(group.name)
+    if chk.problems:
+        raise RuleFileError(chk.problems)
+    return [g for g in groups if g is not None]
+
+
+def load_rule_files(paths: Iterable[Path], default_interval: float = 60.0) -> list[model.RuleGroup]:
+    """Groups from every file; collects problems across all files before raising."""
+    groups: list[model.RuleGroup] = []
+    problems: list[str] = []
+    names: dict[str, str] = {}
+    for path in paths:
+        try:
+            loaded = parse_rules(path.read_text(encoding="utf-8"), str(path), default_interval)
+        except RuleFileError as exc:
+            problems.extend(exc.problems)
+            continue
+        except OSError as exc:
+            problems.append(f"{path}:0: cannot read rule file: {exc.strerror}")
+            continue
+        for group in loaded:
+            if group.name in names:
+                problems.append(f"{path}:1: group {group.name!r} is also defined in {names[group.name]}; rename one")
+            names[group.name] = str(path)
+        groups.extend(loaded)
+    if problems:
+        raise RuleFileError(problems)
+    return groups

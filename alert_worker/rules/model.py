@@ -1,0 +1,50 @@
+"""Value objects of the rule layer: rule groups and alerting rules with Heron's extensions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+NoDataPolicy = Literal["alert", "resolve"]
+
+# Heron's per-rule extensions live in annotations so `promtool check rules` accepts the file.
+ANNOTATION_CHANNELS = "heron_channels"
+ANNOTATION_COOLDOWN = "heron_cooldown"
+ANNOTATION_REPEAT = "heron_repeat_interval"
+ANNOTATION_NO_DATA = "heron_no_data"
+EXTENSION_ANNOTATIONS = frozenset({ANNOTATION_CHANNELS, ANNOTATION_COOLDOWN, ANNOTATION_REPEAT, ANNOTATION_NO_DATA})
+
+
+@dataclass(frozen=True)
+class AlertRule:
+    """One `alert:` rule of a group, with Heron's extensions already parsed."""
+
+    name: str
+    expr: str
+    group: str
+    for_s: float = 0.0
+    keep_firing_for_s: float = 0.0
+    labels: Mapping[str, str] = field(default_factory=dict)
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    channels: tuple[str, ...] = ()
+    cooldown_s: float | None = None
+    repeat_interval_s: float | None = None
+    no_data: NoDataPolicy = "alert"
+    source: str = ""
+
+    @property
+    def key(self) -> str:
+        """Stable identity inside a group (alert names may repeat with different severities)."""
+        return f"{self.name}/{self.labels.get('severity', '')}/{self.expr}"
+
+
+@dataclass(frozen=True)
+class RuleGroup:
+    """A Prometheus rule group: evaluated together at `interval_s`."""
+
+    name: str
+    interval_s: float
+    rules: tuple[AlertRule, ...]
+    source_file: str = ""
+    recording_rules: int = 0

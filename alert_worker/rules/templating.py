@@ -1,0 +1,143 @@
+"""Annotation templates in Prometheus' Go-template dialect (the subset alert rules use).
+
+Supported: `{{ $labels.name }}`, `{{ $value }}`, `{{ $externalLabels.name }}`, `.Labels.name`,
+`.Value`, string and number literals, pipelines (`{{ $value | humanize }}`), calls
+(`{{ humanizePercentage $value }}`, `{{ printf "%.1f" $value }}`), comments and `{{-`/`-}}` trimming.
+Control actions (`if`, `range`, `with`, ...) are rejected when the rule is loaded.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from alert_worker.exceptions import TemplateError
+from alert_worker.rules import humanize as hz
+
+_ACTION = re.compile(r"\{\{(-?)(.*?)(-?)\}\}", re.S)
+_CONTROL = frozenset({"if", "else", "end", "range", "with", "define", "template", "block", "break", "continue"})
+
+
+def _printf(fmt: str, *args: object) -> str:
+    py_fmt = fmt.replace("%v", "%s")
+    converted = tuple(hz.go_float(a) if isinstance(a, float) and "%s" in py_fmt else a for a in args)
+    try:
+        return py_fmt % converted
+    except (TypeError, ValueError) as exc:
+        raise TemplateError(f"printf {fmt!r}: {exc}") from exc
+
+
+def _num(value: object) -> float:
+    try:
+        return float(str(value))
+    except ValueError as exc:
+        raise TemplateError(f"expected a number, got {value!r}") from exc
+
+
+FUNCTIONS: Mapping[str, Callable[..., str]] = {
+    "humanize": lambda v: hz.humanize(_num(v)),
+    "humanize1024": lambda v: hz.humanize1024(_num(v)),
+    "humanizePercentage": lambda v: hz.humanize_percentage(_num(v)),
+    "humanizeDuration": lambda v: hz.humanize_duration(_num(v)),
+    "printf": _printf,
+    "toUpper": lambda v: str(v).upper(),
+    "toLower": lambda v: str(v).lower(),
+    "title": lambda v: str(v).title(),
+}
+
+
+@dataclass(frozen=True)
+class TemplateData:
+    """What a template sees: the alert's labels, its value and the external labels."""
+
+    labels: Mapping[str, str]
+    value: float
+    external_labels: Mapping[str, str]
+
+
+def _operand(token: str, data: TemplateData) -> object:
+    maps = {"$labels": data.labels, ".Labels": data.labels, "$externalLabels": data.external_labels}
+    for prefix, mapping in maps.items():
+        if token.startswith(prefix + "."):
+            return mapping.get(token[len(prefix) + 1 :], "")
+    if token in {"$value", ".Value"}:
+        return data.value
+    if token in {"$labels", ".Labels"}:
+        return dict(data.labels)
+    if re.fullmatch(r"-?\d+(\.\d+)?([eE][-+]?\d+)?", token):
+        return float(token) if any(c in token for c in ".eE") else int(token)
+    raise TemplateError(f"unknown name {token!r}; use $labels.<name>, $value or $externalLabels.<name>")
+
+
+def _command(tokens: list[str], piped: object, data: TemplateData, has_piped: bool) -> object:
+    head, *rest = tokens
+    if head in FUNCTIONS:
+        args: list[object] = [_literal_or_operand(t, data) for t in rest]
+        if has_piped:
+            args.append(piped)
+        return FUNCTIONS[head](*args)
+    if rest or has_piped:
+        raise TemplateError(f"{head!r} is not a function; known functions: {', '.join(sorted(FUNCTIONS))}")
+    return _literal_or_operand(head, data)
+
+
+def _literal_or_operand(token: str, data: TemplateData) -> object:
+    if token.startswith("\x00"):
+        return token[1:]
+    return _operand(token, data)
+
+
+def _tokens(command: str) -> list[str]:
+    out = []
+    for raw in re.findall(r'"(?:[^"\\]|\\.)*"|`[^`]*`|\S+', command):
+        if raw[0] in '"`':
+            out.append("\x00" + (bytes(raw[1:-1], "utf-8").decode("unicode_escape") if raw[0] == '"' else raw[1:-1]))
+        else:
+            out.append(raw)
+    return out
+
+
+def _eval_action(body: str, data: TemplateData) -> str:
+    result: object = None
+    for i, part in enumerate(p.strip() for p in re.split(r'\|(?=(?:[^"]*"[^"]*")*[^"]*$)', body)):
+        if not part:
+            raise TemplateError(f"empty command in {{{{{body}}}}}")
+        result = _command(_tokens(part), result, data, has_piped=i > 0)
+    if isinstance(result, float):
+        return hz.go_float(result)
+    return "" if result is None else str(result)
+
+
+def check_template(text: str) -> None:
+    """Raise TemplateError if `text` uses syntax Heron cannot render."""
+    for match in _ACTION.finditer(text):
+        body = match.group(2).strip()
+        if body.startswith("/*"):
+            continue
+        first = body.split(None, 1)[0] if body else ""
+        if first in _CONTROL:
+            raise TemplateError(f"template action {{{{ {first} }}}} is not supported; use a plain expression")
+    render(text, TemplateData({}, 1.0, {}))
+    if text.count("{{") != text.count("}}"):
+        raise TemplateError(f"unbalanced braces in template {text!r}")
+
+
+def render(text: str, data: TemplateData) -> str:
+    """Expand every `{{ ... }}` in `text`; raises TemplateError on unknown names or functions."""
+    out: list[str] = []
+    pos = 0
+    for match in _ACTION.finditer(text):
+        literal = text[pos : match.start()]
+        if match.group(1):
+            literal = literal.rstrip()
+        out.append(literal)
+        body = match.group(2).strip()
+        if not body.startswith("/*"):
+            out.append(_eval_action(body, data))
+        pos = match.end()
+        if match.group(3):
+            while pos < len(text) and text[pos].isspace():
+                pos += 1
+    out.append(text[pos:])
+    return "".join(out)

@@ -1,0 +1,174 @@
+"""Redis state store (keys under `heron:alerts:*`); every group save is one MULTI transaction.
+
+Durability across Redis restarts comes from Redis persistence (AOF `appendfsync everysec`
+or RDB snapshots); the engine never relies on anything that lives only in a worker's memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import redis
+
+from alert_worker.exceptions import StaleEvaluationError, StateError
+from alert_worker.notify.silences import Silence
+from alert_worker.state.base import GroupSnapshot, HistoryQuery, history_matches
+
+PREFIX = "heron:alerts:"
+
+
+class RedisStore:
+    """State on Redis; `history_retention_s` and `history_max` bound the history."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        *,
+        history_retention_s: float = 30 * 86400,
+        history_max: int = 200_000,
+        clock: Any = None,
+    ) -> None:
+        self.r = client
+        self.history_retention_s = history_retention_s
+        self.history_max = history_max
+        self._clock = clock
+
+    @classmethod
+    def from_url(cls, url: str, **kwargs: Any) -> RedisStore:
+        return cls(redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5), **kwargs)
+
+    @contextmanager
+    def lock(self, group: str, ttl_s: float) -> Iterator[bool]:
+        lock = self.r.lock(f"{PREFIX}lock:{group}", timeout=ttl_s, blocking=False)
+        try:
+            acquired = bool(lock.acquire(blocking=False))
+        except redis.RedisError as exc:
+            raise StateError(f"cannot take the evaluation lock of group {group!r}: {exc}") from exc
+        try:
+            yield acquired
+        finally:
+            if acquired:
+                # Expired meanwhile: the next evaluation's slot check keeps it idempotent.
+                with contextlib.suppress(redis.exceptions.LockError):
+                    lock.release()
+
+    def load_group(self, group: str) -> GroupSnapshot:
+        try:
+            raw, outbox = self.r.mget([f"{PREFIX}group:{group}", f"{PREFIX}outbox:{group}"])
+        except redis.RedisError as exc:
+            raise StateError(f"cannot read state of group {group!r}: {exc}") from exc
+        return GroupSnapshot.loads(raw, outbox)
+
+    def save_group(self, group: str, snap: GroupSnapshot, history: Sequence[Mapping[str, Any]]) -> None:
+        """Save atomically, unless an evaluation of this slot or a later one got there first."""
+        slot_key = f"{PREFIX}slot:{group}"
+        try:
+            with self.r.pipeline(transaction=True) as pipe:
+                pipe.watch(slot_key)  # type: ignore[no-untyped-call]  # redis-py leaves watch unannotated
+                current = pipe.get(slot_key)
+                if current is not None and snap.last_slot is not None and float(current) >= snap.last_slot:
+                    raise StaleEvaluationError(f"group {group!r} slot {snap.last_slot} was already evaluated")
+                pipe.multi()
+                pipe.set(slot_key, repr(snap.last_slot if snap.last_slot is not None else -1.0))
+                self._queue_save(pipe, group, snap, history)
+                pipe.execute()
+        except redis.WatchError as exc:
+            raise StaleEvaluationError(f"group {group!r} was saved by a concurrent evaluation") from exc
+        except redis.RedisError as exc:
+            raise StateError(f"cannot save state of group {group!r}: {exc}") from exc
+
+    def _queue_save(self, pipe: Any, group: str, snap: GroupSnapshot, history: Sequence[Mapping[str, Any]]) -> None:
+        pipe.set(f"{PREFIX}group:{group}", snap.dumps())
+        pipe.set(f"{PREFIX}firing:{group}", json.dumps(snap.firing))
+        if snap.outbox:
+            pipe.set(f"{PREFIX}outbox:{group}", json.dumps(snap.outbox))
+        else:
+            pipe.delete(f"{PREFIX}outbox:{group}")
+        pipe.sadd(f"{PREFIX}groups", group)
+        self._queue_history(pipe, history)
+
+    def clear_outbox(self, group: str) -> None:
+        try:
+            self.r.delete(f"{PREFIX}outbox:{group}")
+        except redis.RedisError as exc:
+            raise StateError(f"cannot clear the outbox of group {group!r}: {exc}") from exc
+
+    def firing_elsewhere(self, group: str) -> list[dict[str, str]]:
+        names = sorted(n.decode() if isinstance(n, bytes) else str(n) for n in self.r.smembers(f"{PREFIX}groups"))
+        names = [n for n in names if n != group]
+        if not names:
+            return []
+        out: list[dict[str, str]] = []
+        for raw in self.r.mget([f"{PREFIX}firing:{n}" for n in names]):
+            if raw:
+                out.extend(json.loads(raw))
+        return out
+
+    def list_silences(self) -> list[Silence]:
+        raw = self.r.hgetall(f"{PREFIX}silences")
+        silences = [Silence.from_dict(json.loads(v)) for v in raw.values()]
+        return sorted(silences, key=lambda s: s.created_at)
+
+    def put_silence(self, silence: Silence) -> None:
+        self.r.hset(f"{PREFIX}silences", silence.id, json.dumps(silence.to_dict()))
+
+    def get_silence(self, silence_id: str) -> Silence | None:
+        raw = self.r.hget(f"{PREFIX}silences", silence_id)
+        return Silence.from_dict(json.loads(raw)) if raw else None
+
+    def _queue_history(self, pipe: Any, entries: Sequence[Mapping[str, Any]]) -> None:
+        if not entries:
+            return
+        key = f"{PREFIX}history"
+        members = {json.dumps({**e, "id": uuid.uuid4().hex}, separators=(",", ":")): e["at"] for e in entries}
+        pipe.zadd(key, members)
+        newest = max(e["at"] for e in entries)
+        pipe.zremrangebyscore(key, "-inf", f"({newest - self.history_retention_s}")
+        pipe.zremrangebyrank(key, 0, -self.history_max - 1)
+
+    def add_history(self, entries: Sequence[Mapping[str, Any]]) -> None:
+        pipe = self.r.pipeline(transaction=True)
+        self._queue_history(pipe, entries)
+        pipe.execute()
+
+    def history(self, query: HistoryQuery) -> list[dict[str, Any]]:
+        high = "+inf" if query.end is None else query.end
+        low = "-inf" if query.start is None else query.start
+        rows: list[dict[str, Any]] = []
+        skipped, start, chunk = 0, 0, 1000
+        while len(rows) < query.limit:
+            batch = self.r.zrevrangebyscore(f"{PREFIX}history", high, low, start=start, num=chunk)
+            if not batch:
+                break
+            start += len(batch)
+            for raw in batch:
+                entry = json.loads(str(raw) if not isinstance(raw, bytes) else raw)
+                if not history_matches(entry, query):
+                    continue
+                if skipped < query.offset:
+                    skipped += 1
+                    continue
+                rows.append(entry)
+                if len(rows) >= query.limit:
+                    break
+        return rows
+
+    def groups(self) -> Iterator[str]:
+        names = self.r.smembers(f"{PREFIX}groups")
+        return iter(sorted(n.decode() if isinstance(n, bytes) else str(n) for n in names))
+
+    def api_rules(self) -> dict[str, dict[str, Any]]:
+        raw = self.r.hgetall(f"{PREFIX}api_rules")
+        rules = {(k.decode() if isinstance(k, bytes) else str(k)): json.loads(v) for k, v in raw.items()}
+        return dict(sorted(rules.items()))
+
+    def put_api_rule(self, name: str, data: Mapping[str, Any]) -> None:
+        self.r.hset(f"{PREFIX}api_rules", name, json.dumps(dict(data)))
+
+    def delete_api_rule(self, name: str) -> bool:
+        return bool(self.r.hdel(f"{PREFIX}api_rules", name))

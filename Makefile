@@ -23,14 +23,14 @@ help:
 	@echo "make bench   - run the benchmarks and write docs/benchmarks.md"
 	@echo "make lint    - ruff + mypy (strict)"
 
-$(STAMP): pyproject.toml $(wildcard sdk/pyproject.toml)
+$(STAMP): pyproject.toml sdk/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "heron: Python 3.11 or newer is needed (found $$($(PYTHON) --version))"; exit 1; }
 	@$(PYTHON) -m venv --help >/dev/null 2>&1 && $(PYTHON) -c 'import ensurepip' 2>/dev/null || \
 		scripts/ensure-debian-packages.sh python3-venv
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip==25.3
-	$(BIN)/python -m pip install -q -e '.[dev]' $(if $(wildcard sdk/pyproject.toml),-e './sdk[all]')
+	$(BIN)/python -m pip install -q -e '.[dev]' -e './sdk[all,grpc]'
 	@touch $(STAMP)
 
 deps-runtime:

@@ -1,0 +1,1 @@
+"""Heron SDK internals: nothing here is public API."""

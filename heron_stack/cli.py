@@ -58,8 +58,15 @@ def _cmd_up(stack: Stack, only: Sequence[str] | None) -> int:
     print(f"OTLP:        gRPC {cfg.url('otlp_grpc')}   HTTP {cfg.url('otlp_http')}")
     if any(r.name == "loki" for r in results):
         print(f"Loki:        {cfg.url('loki')}")
-    if any(r.name == "loadgen" for r in results):
+    started = {r.name for r in results}
+    if "grafana" in started:
+        print(f"Grafana:     {cfg.url('grafana')}  (dashboards in the folder Heron)")
+    else:
+        print("Grafana:     not started (no `grafana` binary on PATH); `docker compose up -d grafana` runs it")
+    if "loadgen" in started:
         print(f"Load lab:    {cfg.url('loadgen')}")
+    if "alert-api" in started:
+        print(f"Alerts API:  {cfg.url('alert_api')}/api/alerts/active")
     print(f"Logs:        {cfg.state_dir / 'logs'}")
     print("Stop with:   make down")
     return 0

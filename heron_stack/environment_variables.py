@@ -34,5 +34,6 @@ PORT_VARIABLES: dict[str, tuple[str, int]] = {
     "redis": ("HERON_REDIS_PORT", 6379),
     "loadgen": ("HERON_LOADGEN_PORT", 8080),
     "alert_api": ("HERON_ALERTS_API_PORT", 9097),
+    "grafana": ("HERON_GRAFANA_PORT", 3000),
 }
 """Logical port name -> (environment variable, default port)."""

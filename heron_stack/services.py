@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -17,7 +18,8 @@ from heron_stack.runner import Port, ReadyCheck, ServiceSpec
 INFRASTRUCTURE = ("redis", "prometheus", "loki", "collector")
 """The real third-party parts. Destinations start before the collector that feeds them."""
 
-HERON_SERVICES = ("agent", "alert-api", "alert-worker", "alert-beat", "loadgen")
+HERON_SERVICES = ("agent", "alert-api", "alert-worker", "alert-beat", "loadgen", "grafana")
+"""Grafana runs only where a `grafana` binary is on PATH; Heron does not install it."""
 """Heron's own processes, started after the pipeline they report into."""
 
 START_ORDER = INFRASTRUCTURE + HERON_SERVICES
@@ -257,6 +259,35 @@ def alert_specs(config: StackConfig, otlp_env: Mapping[str, str]) -> dict[str, S
     }
 
 
+def grafana_spec(config: StackConfig, binary: str) -> ServiceSpec:
+    """Grafana with Heron's provisioning; anonymous viewers allowed only while bound to loopback."""
+    home = Path(binary).resolve().parent.parent / "share" / "grafana"
+    data = config.state_dir / "grafana"
+    loopback = config.host in {"127.0.0.1", "::1", "localhost"}
+    return ServiceSpec(
+        name="grafana",
+        argv=[binary, "server", f"--homepath={home}"],
+        ready=http_ready(f"{config.url('grafana')}/api/health"),
+        urls={"grafana": config.url("grafana")},
+        ports=[Port(config.host, config.port("grafana"), ev.PORT_VARIABLES["grafana"][0])],
+        env={
+            "GF_SERVER_HTTP_ADDR": config.host,
+            "GF_SERVER_HTTP_PORT": str(config.port("grafana")),
+            "GF_PATHS_DATA": str(data),
+            "GF_PATHS_LOGS": str(data / "logs"),
+            "GF_PATHS_PROVISIONING": str(config.project_dir / "grafana" / "provisioning"),
+            "GF_AUTH_ANONYMOUS_ENABLED": "true" if loopback else "false",
+            "GF_AUTH_ANONYMOUS_ORG_ROLE": "Viewer",
+            "GF_ANALYTICS_REPORTING_ENABLED": "false",
+            "GF_ANALYTICS_CHECK_FOR_UPDATES": "false",
+            "HERON_PROMETHEUS_URL": config.url("prometheus"),
+            "HERON_LOKI_URL": config.url("loki"),
+            "HERON_GRAFANA_DASHBOARDS_DIR": str(config.project_dir / "grafana" / "dashboards"),
+        },
+        prepare=lambda: data.mkdir(parents=True, exist_ok=True),
+    )
+
+
 def heron_specs(config: StackConfig) -> dict[str, ServiceSpec]:
     """Heron's own services, run with this Python so they use the project's environment."""
     agent_query = 'max_over_time(system_uptime_seconds{job="otel-agent"}[30s])'
@@ -264,7 +295,9 @@ def heron_specs(config: StackConfig) -> dict[str, ServiceSpec]:
     otlp_env = {"OTEL_EXPORTER_OTLP_ENDPOINT": config.url("otlp_http")}
     if config.otlp_token:
         otlp_env["OTEL_EXPORTER_OTLP_HEADERS"] = f"authorization=Bearer%20{config.otlp_token}"
+    grafana = shutil.which("grafana")
     return {
+        **({"grafana": grafana_spec(config, grafana)} if grafana else {}),
         **alert_specs(config, otlp_env),
         "loadgen": ServiceSpec(
             name="loadgen",

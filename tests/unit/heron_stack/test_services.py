@@ -43,3 +43,15 @@ def test_the_agent_presents_the_otlp_token_when_one_is_set(tmp_path: Path) -> No
     specs = build_specs(resolve({"HERON_OTLP_TOKEN": "t0k"}, state_dir=tmp_path), {})
     assert specs["agent"].env["OTEL_EXPORTER_OTLP_HEADERS"] == "authorization=Bearer%20t0k"
     assert "t0k" not in " ".join(specs["agent"].argv)
+
+
+def test_grafana_runs_with_heron_provisioning_when_a_binary_exists(tmp_path: Path) -> None:
+    from heron_stack.services import grafana_spec
+
+    spec = grafana_spec(resolve({}, state_dir=tmp_path), "/usr/sbin/grafana")
+    assert spec.env["GF_PATHS_PROVISIONING"] == str(PROJECT_DIR / "grafana" / "provisioning")
+    assert spec.env["HERON_GRAFANA_DASHBOARDS_DIR"] == str(PROJECT_DIR / "grafana" / "dashboards")
+    assert spec.env["HERON_PROMETHEUS_URL"] == "http://127.0.0.1:9090"
+    assert spec.env["GF_AUTH_ANONYMOUS_ENABLED"] == "true"
+    remote = grafana_spec(resolve({"HERON_BIND_HOST": "0.0.0.0"}, state_dir=tmp_path), "/usr/sbin/grafana")
+    assert remote.env["GF_AUTH_ANONYMOUS_ENABLED"] == "false"

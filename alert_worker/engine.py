@@ -61,6 +61,8 @@ class Outcome:
     jobs: tuple[NotificationJob, ...] = ()
     failed_rules: int = 0
     alerts_by_state: Mapping[str, int] = field(default_factory=dict)
+    alerts_by_rule: Mapping[tuple[str, str, str], int] = field(default_factory=dict)
+    """(alertname, severity, state) -> count, for pending and firing alerts."""
 
 
 def slot_of(now: float, interval_s: float) -> float:
@@ -235,9 +237,13 @@ def evaluate_group(engine: Engine, group: RuleGroup, now: float) -> Outcome:
             return Outcome(group.name, slot, "skipped")  # a concurrent run of this slot won; its jobs count
         flush_outbox(engine, group.name, new)
         counts: dict[str, int] = {}
+        by_rule: dict[tuple[str, str, str], int] = {}
         for state in run.states.values():
             for a in state.alerts.values():
                 counts[a.state] = counts.get(a.state, 0) + 1
+                if a.state in ("pending", "firing"):
+                    key = (a.labels.get("alertname", ""), a.labels.get("severity", "none"), a.state)
+                    by_rule[key] = by_rule.get(key, 0) + 1
         return Outcome(
             group.name,
             slot,
@@ -246,4 +252,5 @@ def evaluate_group(engine: Engine, group: RuleGroup, now: float) -> Outcome:
             result.jobs,
             sum(1 for s in run.states.values() if s.last_error),
             counts,
+            by_rule,
         )

@@ -1,11 +1,14 @@
-"""Self-metrics over OTLP: evaluations, evaluation duration, alerts by state, jobs queued.
+"""Self-telemetry over OTLP: evaluations, evaluation duration, alerts by rule/severity/state, jobs
+queued, and the worker's own logs (so Loki shows them beside every other Heron part).
 
-Uses the OpenTelemetry API only; `setup()` installs the SDK exporter when
+Uses the OpenTelemetry API only; `setup()` installs the SDK exporters when
 OTEL_EXPORTER_OTLP_ENDPOINT is set, otherwise the instruments are no-ops.
 """
 
 from __future__ import annotations
 
+import atexit
+import logging
 import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
@@ -29,6 +32,8 @@ _evaluations = _meter.create_counter(
 _duration = _meter.create_histogram("heron.alerts.evaluation.duration", unit="s", description="Group evaluation time")
 _jobs = _meter.create_counter("heron.alerts.jobs.queued", unit="{job}", description="Notification jobs enqueued")
 _by_state: dict[tuple[str, str], int] = {}
+_by_rule: dict[str, dict[tuple[str, str, str], int]] = {}
+"""group -> (alertname, severity, state) -> pending/firing alerts, from the group's last evaluation."""
 
 
 def _observe(options: CallbackOptions) -> Iterable[Observation]:
@@ -36,7 +41,19 @@ def _observe(options: CallbackOptions) -> Iterable[Observation]:
     return [Observation(n, {"heron.group": g, "heron.alert.state": s}) for (g, s), n in _by_state.items()]
 
 
+def _observe_rules(options: CallbackOptions) -> Iterable[Observation]:
+    del options
+    return [
+        Observation(n, {"heron.group": group, "alertname": rule, "severity": severity, "heron.alert.state": state})
+        for group, counts in _by_rule.items()
+        for (rule, severity, state), n in counts.items()
+    ]
+
+
 _meter.create_observable_gauge("heron.alerts.active", [_observe], unit="{alert}", description="Alerts by state")
+_meter.create_observable_gauge(
+    "heron.alerts.rule.active", [_observe_rules], unit="{alert}", description="Pending and firing alerts by rule"
+)
 
 
 def evaluation(outcome: Outcome, seconds: float) -> None:
@@ -46,6 +63,7 @@ def evaluation(outcome: Outcome, seconds: float) -> None:
         _duration.record(seconds, {"heron.group": outcome.group})
         for state in ("pending", "firing", "inactive"):
             _by_state[(outcome.group, state)] = outcome.alerts_by_state.get(state, 0)
+        _by_rule[outcome.group] = dict(outcome.alerts_by_rule)
 
 
 def jobs_queued(destination: str) -> None:
@@ -59,4 +77,25 @@ def setup() -> bool:
     resource = Resource.create({"service.name": os.environ.get(ev.OTEL_SERVICE_NAME, "heron-alert-worker")})
     reader = PeriodicExportingMetricReader(OTLPMetricExporter(), export_interval_millis=15000)
     metrics.set_meter_provider(MeterProvider(resource=resource, metric_readers=[reader]))
+    _export_logs(resource)
     return True
+
+
+def _export_logs(resource: Resource) -> None:
+    """Send this process's INFO+ log records over OTLP too (the destination redaction filter still applies)."""
+    from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+    from opentelemetry.instrumentation.logging.handler import LoggingHandler
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
+
+    provider = LoggerProvider(resource=resource)
+    provider.add_log_record_processor(BatchLogRecordProcessor(OTLPLogExporter()))
+    handler = LoggingHandler(level=logging.INFO, logger_provider=provider)
+    handler.addFilter(_quiet_http_client)
+    logging.getLogger().addHandler(handler)
+    atexit.register(provider.shutdown)
+
+
+def _quiet_http_client(record: logging.LogRecord) -> bool:
+    """Every PromQL query is logged by httpx at INFO; keep those out of Loki."""
+    return not (record.name.startswith("httpx") and record.levelno < logging.WARNING)

@@ -209,3 +209,16 @@ def test_a_concurrent_run_of_the_same_slot_does_not_count_twice(world):
     assert outcome.status == "skipped"
     assert sent == [], "the losing run enqueues nothing"
     assert store.history(HistoryQuery(kind="transition")) == []
+
+
+def test_outcome_counts_pending_and_firing_alerts_by_rule_and_severity(world):
+    source, _store, _sent, engine = world
+    source.present_hosts = {"web-1", "web-2"}
+    source.series["cpu > 0.9"] = {"web-1": 0.95, "web-2": 0.97}
+    source.series["stopped"] = {}
+
+    outcome = tick(engine, 0, RuleGroup("hosts", 60.0, (replace(CPU, for_s=120), DOWN)))
+    assert outcome.alerts_by_rule == {("HostHighCpu", "warning", "pending"): 2}
+
+    outcome = tick(engine, 2, RuleGroup("hosts", 60.0, (replace(CPU, for_s=120), DOWN)))
+    assert outcome.alerts_by_rule == {("HostHighCpu", "warning", "firing"): 2}

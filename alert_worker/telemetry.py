@@ -10,7 +10,8 @@ from __future__ import annotations
 import atexit
 import logging
 import os
-from collections.abc import Iterable
+import uuid
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from opentelemetry import metrics
@@ -74,11 +75,28 @@ def setup() -> bool:
     """Export self-metrics over OTLP/HTTP when an endpoint is configured; returns whether it did."""
     if not os.environ.get(ev.OTEL_EXPORTER_OTLP_ENDPOINT):
         return False
-    resource = Resource.create({"service.name": os.environ.get(ev.OTEL_SERVICE_NAME, "heron-alert-worker")})
+    # One identity per process: Celery's prefork children each report their own series.
+    resource = Resource.create(
+        {
+            "service.name": os.environ.get(ev.OTEL_SERVICE_NAME, "heron-alert-worker"),
+            "service.instance.id": str(uuid.uuid4()),
+        }
+    )
     reader = PeriodicExportingMetricReader(OTLPMetricExporter(), export_interval_millis=15000)
-    metrics.set_meter_provider(MeterProvider(resource=resource, metric_readers=[reader]))
+    provider = MeterProvider(resource=resource, metric_readers=[reader])
+    metrics.set_meter_provider(provider)
+    _flushers.append(provider.force_flush)
     _export_logs(resource)
     return True
+
+
+_flushers: list[Callable[[], object]] = []
+
+
+def flush() -> None:
+    """Export what is pending now (Celery children exit without running atexit handlers)."""
+    for flush_one in _flushers:
+        flush_one()
 
 
 def _export_logs(resource: Resource) -> None:
@@ -94,6 +112,7 @@ def _export_logs(resource: Resource) -> None:
     handler.addFilter(_quiet_http_client)
     logging.getLogger().addHandler(handler)
     atexit.register(provider.shutdown)
+    _flushers.append(provider.force_flush)
 
 
 def _quiet_http_client(record: logging.LogRecord) -> bool:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+import waitress
+
+from alert_worker import telemetry
 from alert_worker.api import create_app
 from alert_worker.config import resolve_config
 
@@ -11,7 +14,8 @@ from alert_worker.config import resolve_config
 def serve(args: argparse.Namespace) -> int:
     config = resolve_config({"api_host": args.host, "api_port": args.port})
     app = create_app(config)
-    app.run(host=config.api_host, port=config.api_port, threaded=True)
+    telemetry.setup()
+    waitress.serve(app, host=config.api_host, port=config.api_port, threads=8, ident="heron-alerts")
     return 0
 
 

@@ -14,9 +14,13 @@ from alert_worker.notify.routing import load_routing
 
 
 def worker(args: argparse.Namespace) -> int:
+    from celery.signals import worker_process_init, worker_process_shutdown
+
     from alert_worker.celery_app import app
 
-    telemetry.setup()
+    # Evaluations and deliveries run in prefork children: each sets up its own exporters.
+    worker_process_init.connect(lambda **_: telemetry.setup(), weak=False)
+    worker_process_shutdown.connect(lambda **_: telemetry.flush(), weak=False)
     config = app.conf.heron_config
     queues = args.queues or ",".join(sorted({config.eval_queue, config.notify_queue, *_group_queues(config)}))
     app.worker_main(
@@ -32,6 +36,7 @@ def _group_queues(config: AlertsConfig) -> list[str]:
 def beat(args: argparse.Namespace) -> int:
     from alert_worker.celery_app import app
 
+    telemetry.setup()
     app.start(["beat", f"--loglevel={args.loglevel}"])
     return 0
 

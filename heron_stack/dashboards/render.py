@@ -11,13 +11,16 @@ from grafana_foundation_sdk.builders import dashboard
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 
 from heron_stack.config import PROJECT_DIR
-from heron_stack.dashboards import fleet, host, pipeline
+from heron_stack.dashboards import alerts, app, fleet, host, loadlab, pipeline
 
 DASHBOARD_DIR = PROJECT_DIR / "grafana" / "dashboards"
 
 DASHBOARDS: dict[str, Callable[[], dashboard.Dashboard]] = {
+    "alerts": alerts.build,
+    "app-red": app.build,
     "fleet": fleet.build,
     "host-overview": host.build,
+    "load-lab": loadlab.build,
     "pipeline-health": pipeline.build,
 }
 """File stem -> builder. The folder "Heron" comes from the provisioning provider."""

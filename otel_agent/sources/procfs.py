@@ -1,0 +1,156 @@
+"""Linux readings straight from /proc and /sys under a configurable root (e.g. /hostfs in a container)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from otel_agent.collectors.filters import Filters
+from otel_agent.models import FilesystemReading, Readings
+from otel_agent.sources import procparse, sockdiag
+from otel_agent.sources.statvfs import StatvfsPool
+
+_log = logging.getLogger(__name__)
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+class ProcfsSource:
+    """Reads /proc and /sys below `root`; a file the host lacks leaves its readings out."""
+
+    def __init__(
+        self,
+        root: str = "/",
+        filters: Filters | None = None,
+        statvfs_timeout: float = 1.0,
+        clock: Callable[[], int] = time.time_ns,
+        stat: Callable[[str], os.statvfs_result] = os.statvfs,
+        netlink: bool | None = None,
+    ) -> None:
+        self.root = root
+        self.filters = filters or Filters()
+        self._proc = os.path.join(root, "proc")
+        self._clock = clock
+        self._ticks = float(os.sysconf("SC_CLK_TCK")) if hasattr(os, "sysconf") else 100.0
+        self._statvfs = StatvfsPool(statvfs_timeout, stat=stat)
+        # In a container the host's mount table is the one of the host's pid 1.
+        self._mounts = os.path.join(self._proc, "1/mounts" if os.path.normpath(root) != "/" else "self/mounts")
+        self._freq_files = self._find_freq_files()
+        # Netlink counts the agent's own network namespace: the host's when the agent runs on the host
+        # (or with host networking); a fixture or foreign root is read from its /proc/net tables instead.
+        self._netlink = netlink if netlink is not None else self._same_netns()
+        cpuinfo = _read(self._p("cpuinfo"))
+        self._physical = procparse.parse_cpuinfo(cpuinfo)[1] if cpuinfo else None
+
+    def _same_netns(self) -> bool:
+        try:
+            return os.stat(self._p("self/ns/net")).st_ino == os.stat("/proc/self/ns/net").st_ino
+        except OSError:
+            return False
+
+    def _p(self, name: str) -> str:
+        return os.path.join(self._proc, name)
+
+    def _find_freq_files(self) -> list[str]:
+        cpu_dir = Path(self.root, "sys/devices/system/cpu")
+        files = sorted(
+            (p for p in cpu_dir.glob("cpu[0-9]*/cpufreq/scaling_cur_freq")),
+            key=lambda p: int(p.parent.parent.name[3:]),
+        )
+        return [str(p) for p in files]
+
+    def read(self) -> Readings:
+        r = Readings(time_ns=self._clock())
+        stat = _read(self._p("stat"))
+        if stat is not None:
+            s = procparse.parse_stat(stat, self._ticks)
+            r.cpu_times, r.boot_time, r.processes = s.cpu_times, s.boot_time, s.processes
+        r.cpu_physical_count = self._physical
+        r.cpu_freq_hz = self._frequencies()
+        text = _read(self._p("loadavg"))
+        r.load_average = procparse.parse_loadavg(text) if text else None
+        text = _read(self._p("meminfo"))
+        r.memory = procparse.parse_meminfo(text) if text else None
+        text = _read(self._p("swaps"))
+        r.swaps = procparse.parse_swaps(text) if text is not None else None
+        text = _read(self._p("vmstat"))
+        r.paging = procparse.parse_vmstat(text) if text else None
+        text = _read(self._p("diskstats"))
+        r.disks = procparse.parse_diskstats(text) if text is not None else None
+        r.filesystems = self._filesystems()
+        text = _read(self._p("net/dev"))
+        r.network = procparse.parse_net_dev(text) if text is not None else None
+        r.connections = self._connections()
+        text = _read(self._p("uptime"))
+        r.uptime = float(text.split()[0]) if text else None
+        return r
+
+    def _frequencies(self) -> list[float] | None:
+        if self._freq_files:
+            khz = [_read(f) for f in self._freq_files]
+            return [float(k) * 1e3 for k in khz if k]
+        text = _read(self._p("cpuinfo"))
+        freqs = procparse.parse_cpuinfo(text)[0] if text else []
+        return freqs or None
+
+    def _connections(self) -> dict[tuple[str, str], int] | None:
+        if self._netlink:
+            try:
+                return sockdiag.count_connections(self._udp_in_use())
+            except OSError as exc:  # no netlink (old kernel, seccomp): the /proc/net tables still work
+                _log.info("sock_diag unavailable (%s); counting sockets from /proc/net", exc)
+                self._netlink = False
+        counts: dict[tuple[str, str], int] = {}
+        found = False
+        for table, transport in (("tcp", "tcp"), ("tcp6", "tcp"), ("udp", "udp"), ("udp6", "udp")):
+            text = _read(self._p("net/" + table))
+            if text is not None:
+                found = True
+                procparse.count_sockets(text, transport, counts)
+        return counts if found else None
+
+    def _udp_in_use(self) -> int | None:
+        four, six = _read(self._p("net/sockstat")), _read(self._p("net/sockstat6"))
+        if four is None or six is None:
+            return None
+        return procparse.sockstat_udp(four) + procparse.sockstat_udp(six)
+
+    def _filesystems(self) -> list[FilesystemReading] | None:
+        text = _read(self._mounts)
+        if text is None:
+            return None
+        mounts = [m for m in procparse.parse_mounts(text) if self.filters.mount(m.mountpoint, m.fstype)]
+        paths = {m.mountpoint: os.path.join(self.root, m.mountpoint.lstrip("/")) for m in mounts}
+        stats = self._statvfs.stat_many(paths.values())
+        out = []
+        for m in mounts:
+            st = stats.get(paths[m.mountpoint])
+            if st is None or st.f_blocks == 0:
+                continue
+            mode = "ro" if "ro" in m.options.split(",") else "rw"
+            out.append(
+                FilesystemReading(
+                    m.device,
+                    m.mountpoint,
+                    m.fstype,
+                    mode,
+                    st.f_blocks * st.f_frsize,
+                    st.f_bfree * st.f_frsize,
+                    st.f_bavail * st.f_frsize,
+                    st.f_files,
+                    st.f_ffree,
+                )
+            )
+        return out
+
+    def close(self) -> None:
+        """Nothing to release: statvfs workers are daemon threads."""

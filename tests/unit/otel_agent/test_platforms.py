@@ -1,0 +1,48 @@
+"""psutil on platforms that lack readings: what is missing is skipped, never a crash; top-N processes."""
+
+from __future__ import annotations
+
+import os
+
+import psutil
+import pytest
+
+from otel_agent.collectors import Pipeline
+from otel_agent.sources.processes import TopProcesses
+from otel_agent.sources.psutil_source import PsutilSource
+
+
+def _unsupported(*_args: object, **_kwargs: object) -> object:
+    raise NotImplementedError("not on this platform")
+
+
+def _denied(*_args: object, **_kwargs: object) -> object:
+    raise psutil.AccessDenied(pid=None)
+
+
+def test_psutil_source_skips_what_the_platform_lacks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(psutil, "cpu_freq", _unsupported)
+    monkeypatch.setattr(psutil, "getloadavg", _unsupported)
+    monkeypatch.setattr(psutil, "net_connections", _denied)  # macOS without root
+    monkeypatch.setattr(psutil, "disk_io_counters", _unsupported)
+    readings = PsutilSource().read()
+    assert readings.cpu_freq_hz is None
+    assert readings.load_average is None
+    assert readings.connections is None
+    assert readings.disks is None
+    names = {p.name for p in Pipeline().build(readings)[0]}
+    assert "system.cpu.time" in names
+    assert "system.memory.usage" in names
+    assert not {"system.cpu.frequency", "system.cpu.load_average.1m", "system.disk.io"} & names
+    assert "system.network.connection.count" not in names
+
+
+def test_top_processes_honour_n_and_the_name_filter() -> None:
+    me = psutil.Process(os.getpid()).name()
+    top = TopProcesses(top_n=2, sort_by="memory", include=f"^{me}$")
+    readings = top.read()
+    assert 1 <= len(readings) <= 2
+    assert {r.name for r in readings} == {me}
+    assert readings == sorted(readings, key=lambda r: r.rss, reverse=True)
+    excluded = TopProcesses(top_n=5, exclude=f"^{me}$").read()
+    assert me not in {r.name for r in excluded}

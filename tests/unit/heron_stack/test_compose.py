@@ -45,7 +45,8 @@ def test_every_service_has_a_memory_limit_and_a_health_signal(compose: dict[str,
     services = compose["services"]
     for name, svc in services.items():
         assert svc.get("mem_limit"), f"{name} has no mem_limit"
-        if name != "otel-collector":
+        # The agent listens on no port: its health is its data (the Fleet dashboard's "last seen").
+        if name not in {"otel-collector", "otel-agent"}:
             assert "healthcheck" in svc, f"{name} has no healthcheck"
     # The collector image has no shell: a sidecar probes its health_check extension from outside.
     probe = services["otel-collector-health"]["healthcheck"]["test"]
@@ -66,7 +67,10 @@ def test_named_volumes_are_declared_and_bind_mounts_exist(compose: dict[str, Any
     for name, svc in compose["services"].items():
         for volume in svc.get("volumes", []):
             source = volume.split(":")[0]
-            if source.startswith("./"):
+            if source == "/":
+                assert name == "otel-agent", f"only the agent may mount the host root, not {name}"
+                assert volume.endswith(":ro,rslave"), "the host root is mounted read-only"
+            elif source.startswith("./"):
                 if "grafana" in source:
                     continue  # provisioning lands with the dashboards
                 assert (PROJECT_DIR / source).exists(), f"{name} mounts missing {source}"
@@ -84,3 +88,10 @@ def test_configs_are_shared_with_the_native_stack(compose: dict[str, Any]) -> No
     mounts = {v.split(":")[0] for svc in compose["services"].values() for v in svc.get("volumes", [])}
     assert {"./otel-collector.yaml", "./prometheus", "./loki/loki.yaml"} <= mounts
     assert Path(PROJECT_DIR / ".env.example").exists()
+
+
+def test_the_agent_reads_the_host_read_only_with_its_namespaces(compose: dict[str, Any]) -> None:
+    agent = compose["services"]["otel-agent"]
+    assert agent["network_mode"] == "host"
+    assert agent["pid"] == "host"
+    assert "/:/hostfs:ro,rslave" in agent["volumes"]

@@ -38,7 +38,9 @@ def assemble() -> None:
         f"Last assembled {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}.\n",
     ]
     for fragment in sorted(FRAGMENTS.glob("*.md")):
-        parts.append(fragment.read_text(encoding="utf-8").strip() + "\n")
+        # Fragments link images relative to docs/benchmarks/; the report sits one level up.
+        text = fragment.read_text(encoding="utf-8").replace("](../img/", "](img/")
+        parts.append(text.strip() + "\n")
     REPORT.write_text("\n".join(parts), encoding="utf-8")
 
 

@@ -176,12 +176,13 @@ def host_variable(metric: str = "system_uptime_seconds") -> dashboard.QueryVaria
     )
 
 
-def label_variable(name: str, label: str, metric: str, *, multi: bool = True) -> dashboard.QueryVariable:
+def label_variable(name: str, title: str, metric: str, label: str, *, multi: bool = True) -> dashboard.QueryVariable:
+    """A variable `name` listing the values of `label` on `metric` (e.g. service -> service_name)."""
     variable = (
         dashboard.QueryVariable(name)
-        .label(label)
+        .label(title)
         .datasource(PROMETHEUS)
-        .query(f"label_values({metric}, {name})")
+        .query(f"label_values({metric}, {label})")
         .refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
         .sort(VariableSort.ALPHABETICAL_ASC)
     )

@@ -28,7 +28,7 @@ def build() -> dashboard.Dashboard:
             "instrumented with the Heron SDK, and their logs.",
             ["apps"],
         )
-        .with_variable(label_variable("service", "Service", COUNT))
+        .with_variable(label_variable("service", "Service", COUNT, "service_name"))
         .with_panel(
             single(
                 "Requests /s",

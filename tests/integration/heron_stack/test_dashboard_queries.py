@@ -37,7 +37,10 @@ HERON_SERVICES = ["redis", "alert-api", "alert-worker", "alert-beat", "loadgen"]
 
 SDK_APP = textwrap.dedent(
     """
+    import signal
     import sys
+    import time
+
     import flask
     import heron
 
@@ -52,13 +55,20 @@ SDK_APP = textwrap.dedent(
         raise RuntimeError("payment service timed out")
 
     heron.init(service_name=sys.argv[2], endpoint=sys.argv[1])
+    running = True
+
+    def stop(*_):
+        global running
+        running = False
+
+    signal.signal(signal.SIGTERM, stop)
     client = app.test_client()
-    for i in range(30):
-        client.get(f"/orders/{i}")
-    for _ in range(3):
-        client.get("/checkout")
-    report = heron.shutdown(timeout=10)
-    print(report)
+    i = 0
+    while running:  # a live app: steady traffic, one request in ten fails
+        client.get("/checkout" if i % 10 == 9 else f"/orders/{i}")
+        i += 1
+        time.sleep(0.1)
+    print(heron.shutdown(timeout=10))
     """
 )
 
@@ -108,21 +118,24 @@ def live(stack: StackHandle, agent_host: str, tmp_path_factory: pytest.TempPathF
     """Heron's own services running against the stack, having produced every kind of data once."""
     shared = {name: stack.config.port(name) for name in ("otlp_http", "otlp_grpc", "prometheus", "loki")}
     services = start_stack(tmp_path_factory.mktemp("heron-services"), ports=shared, only=HERON_SERVICES)
+    app_processes: list[subprocess.Popen[bytes]] = []
     try:
         loadgen = services.config.url("loadgen")
-        _post(loadgen, "/api/actions/cpu-stress", {"target_percent": 95, "duration_seconds": 60, "cores": 0})
+        # Long enough to fire (for: 30s) and outlast the default routing's group_wait (30s): an alert
+        # that resolves before its group's first notification is, rightly, never sent.
+        _post(loadgen, "/api/actions/cpu-stress", {"target_percent": 95, "duration_seconds": 150, "cores": 0})
         _post(loadgen, "/api/actions/traffic", {"requests_per_sec": 40, "duration_seconds": 8})
         _post(loadgen, "/api/actions/disk-io", {"operations": 40, "file_size_kb": 64})
         _post(loadgen, "/api/actions/memory-leak", {"size_mb": 32, "duration_seconds": 20, "steps": 2})
-        app = subprocess.run(
-            [sys.executable, "-c", SDK_APP, stack.otlp_http_endpoint, APP_SERVICE],
-            env=clean_env(),
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert app.returncode == 0, app.stderr
+        app_log = stack.state_dir / "sdk-proof-app.log"
+        with app_log.open("wb") as log:
+            app = subprocess.Popen(
+                [sys.executable, "-c", SDK_APP, stack.otlp_http_endpoint, APP_SERVICE],
+                env=clean_env({"OTEL_METRIC_EXPORT_INTERVAL": "2000"}),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        app_processes.append(app)
         api = services.config.url("alert_api")
         wait_for(
             lambda: _alert_firing(api, "LoadlabCpuSpike"),
@@ -131,6 +144,9 @@ def live(stack: StackHandle, agent_host: str, tmp_path_factory: pytest.TempPathF
         )
         yield {"host": agent_host, "service": APP_SERVICE}
     finally:
+        for proc in app_processes:
+            proc.terminate()
+            proc.wait(timeout=30)
         services.stack.down()
 
 
@@ -182,7 +198,7 @@ def test_every_annotation_finds_events(stack: StackHandle, live: dict[str, str],
 def test_variables_list_what_the_parts_reported(stack: StackHandle, live: dict[str, str]) -> None:
     found: dict[str, set[str]] = {}
     for dash in render_all().values():
-        for variable in dash["templating"]["list"]:
+        for variable in dash.get("templating", {}).get("list", []):
             metric, label = variable["query"].removeprefix("label_values(").removesuffix(")").split(", ")
             found.setdefault(variable["name"], set()).update(
                 s["metric"][label] for s in prom_query(stack.prometheus_url, metric)

@@ -131,4 +131,52 @@ def build() -> dashboard.Dashboard:
                 [Q(f"rate(otelcol_process_cpu_seconds_total[{RATE}])", "cpu")],
             )
         )
+        .with_row(dashboard.Row("Agents"))
+        .with_panel(
+            ts(
+                "Agent buffer depth",
+                "Collection cycles each agent holds while it cannot deliver (0 when the collector keeps up).",
+                "short",
+                [Q("max by (host_name) (otel_agent_buffer_depth)", "{{host_name}}")],
+                steps=thresholds((None, "green"), (3, "yellow"), (60, "red")),
+                width=8,
+            )
+        )
+        .with_panel(
+            ts(
+                "Agent buffer memory",
+                "Bytes each agent's in-memory buffer holds.",
+                "bytes",
+                [Q("max by (host_name) (otel_agent_buffer_size_bytes)", "{{host_name}}")],
+                width=8,
+            )
+        )
+        .with_panel(
+            ts(
+                "Agent points dropped",
+                "Points agents dropped per second: buffer full (the oldest go "
+                "first) or over a metric's cardinality cap.",
+                "short",
+                [Q(f"sum by (reason) (rate(otel_agent_points_dropped_total[{RATE}]))", "{{reason}}")],
+                steps=RED_ABOVE_ZERO,
+                width=8,
+            )
+        )
+        .with_panel(
+            ts(
+                "Agent export failures",
+                "Failed export attempts per second (the cycles stay buffered and are retried).",
+                "short",
+                [Q(f"sum by (host_name) (rate(otel_agent_export_failures_total[{RATE}]))", "{{host_name}}")],
+                steps=RED_ABOVE_ZERO,
+            )
+        )
+        .with_panel(
+            ts(
+                "Agent cycle duration",
+                "Wall time of each agent's last collection cycle.",
+                "s",
+                [Q("max by (host_name) (otel_agent_cycle_duration_seconds)", "{{host_name}}")],
+            )
+        )
     )

@@ -210,3 +210,19 @@ def test_variables_list_what_the_parts_reported(stack: StackHandle, live: dict[s
 def test_the_proof_covers_every_dashboard() -> None:
     covered = {p.values[0].dashboard_uid for p in _cases()}
     assert covered == {dash["uid"] for dash in render_all().values()}
+
+
+@pytest.mark.parametrize(
+    "selector",
+    [
+        'service_name="otel-agent", host_name="{host}"',
+        'service_name="heron-loadgen"',
+        'service_name="heron-alert-worker"',
+        'service_name="{service}"',
+    ],
+    ids=["agent", "loadgen", "alert-worker", "sdk-app"],
+)
+def test_every_heron_part_logs_to_loki(stack: StackHandle, live: dict[str, str], selector: str) -> None:
+    logql = "{" + selector.format(**live) + "}"
+    streams = wait_for(lambda: _run(stack, "heron-loki", logql), timeout=60, what=f"logs in Loki for {logql}")
+    assert any(stream["values"] for stream in streams)

@@ -2,42 +2,19 @@
 
 from __future__ import annotations
 
-import httpx
-
 from alert_worker.channels.base import SendContext, SendResult
 from alert_worker.channels.exceptions import PermanentError
-from alert_worker.channels.http import DEFAULT_TIMEOUT, body_excerpt, classify_status, make_client, post
-from alert_worker.channels.render import NO_LINKS, Links, render
+from alert_worker.channels.http import TemplatedWebhook, body_excerpt, classify_status, post
+from alert_worker.channels.render import render
 from alert_worker.models import NotificationJob
 
 CONTENT_LIMIT = 2000
 
 
-class DiscordChannel:
+class DiscordChannel(TemplatedWebhook):
     """Posts to one Discord webhook; mentions are disabled so label values cannot ping anyone."""
 
     kind = "discord"
-
-    def __init__(
-        self,
-        webhook_url: str,
-        *,
-        links: Links = NO_LINKS,
-        template_dir: str = "",
-        timeout: float = DEFAULT_TIMEOUT,
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
-        self._url = webhook_url
-        self._links = links
-        self._template_dir = template_dir
-        self._client = make_client(transport, timeout)
-
-    def close(self) -> None:
-        """Close the HTTP connection pool."""
-        self._client.close()
-
-    def __repr__(self) -> str:
-        return "DiscordChannel(webhook_url=***)"
 
     def send(self, job: NotificationJob, ctx: SendContext) -> SendResult:
         text = render(job, "discord", self._links, template_dir=self._template_dir).text

@@ -10,6 +10,7 @@ import httpx
 
 from alert_worker.channels.exceptions import PermanentError, TransientError
 from alert_worker.channels.redact import redact
+from alert_worker.channels.render import NO_LINKS, Links
 
 DEFAULT_TIMEOUT = 10.0
 USER_AGENT = "heron-alert-worker"
@@ -65,3 +66,28 @@ def classify_status(response: httpx.Response, what: str, *, retry_after: float |
     if status == 408 or status >= 500:
         raise TransientError(detail, retry_after=parse_retry_after(response.headers.get("Retry-After")))
     raise PermanentError(detail, destination_broken=status in (401, 403, 404, 410))
+
+
+class TemplatedWebhook:
+    """What Slack and Discord share: one secret webhook URL, templates to render, a pooled client."""
+
+    def __init__(
+        self,
+        webhook_url: str,
+        *,
+        links: Links = NO_LINKS,
+        template_dir: str = "",
+        timeout: float = DEFAULT_TIMEOUT,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._url = webhook_url
+        self._links = links
+        self._template_dir = template_dir
+        self._client = make_client(transport, timeout)
+
+    def close(self) -> None:
+        """Close the HTTP connection pool."""
+        self._client.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(webhook_url=***)"

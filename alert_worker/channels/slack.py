@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import httpx
-
 from alert_worker.channels.base import SendContext, SendResult
 from alert_worker.channels.exceptions import PermanentError
-from alert_worker.channels.http import DEFAULT_TIMEOUT, classify_status, make_client, post
-from alert_worker.channels.render import NO_LINKS, Links, render, slack_escape
+from alert_worker.channels.http import TemplatedWebhook, classify_status, post
+from alert_worker.channels.render import Links, render, slack_escape
 from alert_worker.models import NotificationJob
 
 SECTION_LIMIT = 3000
@@ -41,31 +39,10 @@ def build_payload(job: NotificationJob, links: Links, template_dir: str = "") ->
     return SlackPayload(text=slack_escape(rendered.subject), blocks=blocks)
 
 
-class SlackChannel:
+class SlackChannel(TemplatedWebhook):
     """Posts to one Slack incoming webhook URL."""
 
     kind = "slack"
-
-    def __init__(
-        self,
-        webhook_url: str,
-        *,
-        links: Links = NO_LINKS,
-        template_dir: str = "",
-        timeout: float = DEFAULT_TIMEOUT,
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
-        self._url = webhook_url
-        self._links = links
-        self._template_dir = template_dir
-        self._client = make_client(transport, timeout)
-
-    def close(self) -> None:
-        """Close the HTTP connection pool."""
-        self._client.close()
-
-    def __repr__(self) -> str:
-        return "SlackChannel(webhook_url=***)"
 
     def send(self, job: NotificationJob, ctx: SendContext) -> SendResult:
         payload = build_payload(job, self._links, self._template_dir)

@@ -1,6 +1,5 @@
 """`alert-worker` subcommands that need no services, called in-process."""
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -41,7 +40,6 @@ def test_rules_compile_rejects_nonsense_with_exit_2(capsys):
     assert "not a shorthand condition" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed")
 def test_rules_test_runs_promtool_unit_tests(tmp_path):
     rules = tmp_path / "r.yml"
     rules.write_text(
@@ -91,7 +89,6 @@ def test_config_precedence(tmp_path):
     assert resolve_config(env={"HERON_ALERTS_CONFIG": str(file)}).notify_queue == "from-file"
 
 
-@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed")
 def test_default_rule_pack_passes_its_promtool_unit_tests():
     assert main(["rules", "test", str(PACK / "tests" / "heron-default-pack.test.yml")]) == 0
 

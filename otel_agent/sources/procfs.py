@@ -11,7 +11,7 @@ from pathlib import Path
 from otel_agent.collectors.filters import Filters
 from otel_agent.models import FilesystemReading, Readings
 from otel_agent.sources import procparse, sockdiag
-from otel_agent.sources.statvfs import StatvfsPool
+from otel_agent.sources.statvfs import StatvfsPool, filesystem_reading
 
 _log = logging.getLogger(__name__)
 
@@ -133,23 +133,9 @@ class ProcfsSource:
         stats = self._statvfs.stat_many(paths.values())
         out = []
         for m in mounts:
-            st = stats.get(paths[m.mountpoint])
-            if st is None or st.f_blocks == 0:
-                continue
-            mode = "ro" if "ro" in m.options.split(",") else "rw"
-            out.append(
-                FilesystemReading(
-                    m.device,
-                    m.mountpoint,
-                    m.fstype,
-                    mode,
-                    st.f_blocks * st.f_frsize,
-                    st.f_bfree * st.f_frsize,
-                    st.f_bavail * st.f_frsize,
-                    st.f_files,
-                    st.f_ffree,
-                )
-            )
+            reading = filesystem_reading(m.device, m.mountpoint, m.fstype, m.options, stats.get(paths[m.mountpoint]))
+            if reading is not None:
+                out.append(reading)
         return out
 
     def close(self) -> None:

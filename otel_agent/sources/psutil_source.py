@@ -21,7 +21,7 @@ from otel_agent.models import (
     Readings,
     SwapReading,
 )
-from otel_agent.sources.statvfs import StatvfsPool
+from otel_agent.sources.statvfs import StatvfsPool, filesystem_reading
 
 _log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -126,23 +126,9 @@ class PsutilSource:
             return out
         stats = self._statvfs.stat_many(p.mountpoint for p in parts)
         for p in parts:
-            st = stats.get(p.mountpoint)
-            if st is None or st.f_blocks == 0:
-                continue
-            mode = "ro" if "ro" in p.opts.split(",") else "rw"
-            out.append(
-                FilesystemReading(
-                    p.device,
-                    p.mountpoint,
-                    p.fstype,
-                    mode,
-                    st.f_blocks * st.f_frsize,
-                    st.f_bfree * st.f_frsize,
-                    st.f_bavail * st.f_frsize,
-                    st.f_files,
-                    st.f_ffree,
-                )
-            )
+            reading = filesystem_reading(p.device, p.mountpoint, p.fstype, p.opts, stats.get(p.mountpoint))
+            if reading is not None:
+                out.append(reading)
         return out
 
     @staticmethod

@@ -9,6 +9,8 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 
+from otel_agent.models import FilesystemReading
+
 _log = logging.getLogger(__name__)
 MAX_WORKERS = 8
 StatFn = Callable[[str], os.statvfs_result]
@@ -86,3 +88,23 @@ class StatvfsPool:
                 self._busy -= 1
                 self._in_flight.discard(path)
             batch.done(path, result)
+
+
+def filesystem_reading(
+    device: str, mountpoint: str, fstype: str, options: str, st: os.statvfs_result | None
+) -> FilesystemReading | None:
+    """One mount's reading from its statvfs result; None for a hung mount or a pseudo-fs with no blocks."""
+    if st is None or st.f_blocks == 0:
+        return None
+    mode = "ro" if "ro" in options.split(",") else "rw"
+    return FilesystemReading(
+        device,
+        mountpoint,
+        fstype,
+        mode,
+        st.f_blocks * st.f_frsize,
+        st.f_bfree * st.f_frsize,
+        st.f_bavail * st.f_frsize,
+        st.f_files,
+        st.f_ffree,
+    )

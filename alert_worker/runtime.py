@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,7 +13,7 @@ from alert_worker.config import AlertsConfig
 from alert_worker.engine import Engine, Source
 from alert_worker.exceptions import RuleFileError
 from alert_worker.models import NotificationJob
-from alert_worker.notify.routing import RoutingConfig, load_routing
+from alert_worker.notify.routing import RoutingConfig, expand_receivers, load_routing
 from alert_worker.rules.api_rules import API_GROUP, api_group
 from alert_worker.rules.evaluator import EvalSettings
 from alert_worker.rules.loader import load_rule_files
@@ -35,6 +35,12 @@ def _mtimes(paths: list[Path]) -> tuple[tuple[str, float], ...]:
     return tuple(out)
 
 
+def _configured_destinations() -> list[str]:
+    from alert_worker.channels.config import resolve_destinations  # the channel layer loads only when asked
+
+    return list(resolve_destinations().destinations)
+
+
 @dataclass
 class Runtime:
     """Process-wide engine; `groups()` re-reads rule files when any of them changed."""
@@ -46,6 +52,8 @@ class Runtime:
     _stamp: tuple[tuple[str, float], ...] = ()
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _engine: Engine | None = None
+    #: Names the routing receiver `*` stands for; by default the destinations the delivery side configures.
+    destination_names: Callable[[], Sequence[str]] = field(default=_configured_destinations)
 
     def _paths(self) -> list[Path]:
         routing = self.config.routing_path()
@@ -60,7 +68,7 @@ class Runtime:
                 return
             try:
                 groups = load_rule_files(self.config.rule_paths())
-                self._routing = load_routing(self.config.routing_path())
+                self._routing = expand_receivers(load_routing(self.config.routing_path()), self.destination_names())
             except RuleFileError as exc:
                 if self._engine is None:
                     raise

@@ -71,6 +71,20 @@ def jobs_queued(destination: str) -> None:
     _jobs.add(1, {"heron.destination": destination})
 
 
+def prime_destinations() -> None:
+    """Zero-valued delivery series for every configured destination, exported at once (see delivery.metrics)."""
+    try:
+        from alert_worker.channels.config import resolve_destinations
+        from alert_worker.delivery import metrics as delivery_metrics
+    except ImportError:  # an evaluation-only worker has no delivery side
+        return
+    destinations = resolve_destinations().destinations
+    for name in destinations:
+        _jobs.add(0, {"heron.destination": name})
+    delivery_metrics.prime((name, dest.type) for name, dest in destinations.items())
+    flush()
+
+
 def setup() -> bool:
     """Export self-metrics over OTLP/HTTP when an endpoint is configured; returns whether it did."""
     if not os.environ.get(ev.OTEL_EXPORTER_OTLP_ENDPOINT):

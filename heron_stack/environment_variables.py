@@ -35,5 +35,6 @@ PORT_VARIABLES: dict[str, tuple[str, int]] = {
     "loadgen": ("HERON_LOADGEN_PORT", 8080),
     "alert_api": ("HERON_ALERTS_API_PORT", 9097),
     "grafana": ("HERON_GRAFANA_PORT", 3000),
+    "mail": ("HERON_MAIL_PORT", 1025),
 }
 """Logical port name -> (environment variable, default port)."""

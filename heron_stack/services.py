@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import sys
@@ -18,9 +19,10 @@ from heron_stack.runner import Port, ReadyCheck, ServiceSpec
 INFRASTRUCTURE = ("redis", "prometheus", "loki", "collector")
 """The real third-party parts. Destinations start before the collector that feeds them."""
 
-HERON_SERVICES = ("agent", "alert-api", "alert-worker", "alert-beat", "loadgen", "grafana")
-"""Grafana runs only where a `grafana` binary is on PATH; Heron does not install it."""
-"""Heron's own processes, started after the pipeline they report into."""
+HERON_SERVICES = ("mailsink", "agent", "alert-api", "alert-worker", "alert-beat", "loadgen", "grafana")
+"""Heron's own processes, started after the pipeline they report into.
+
+Grafana runs only where a `grafana` binary is on PATH; Heron does not install it."""
 
 START_ORDER = INFRASTRUCTURE + HERON_SERVICES
 
@@ -59,6 +61,19 @@ def redis_ready(host: str, port: int) -> ReadyCheck:
         except OSError as exc:
             return f"redis {host}:{port}: {exc}"
         return None if reply.startswith(b"+PONG") else f"redis answered {reply!r}"
+
+    return check
+
+
+def smtp_ready(host: str, port: int) -> ReadyCheck:
+    def check() -> str | None:
+        try:
+            with socket.create_connection((host, port), timeout=2.0) as sock:
+                banner = sock.recv(128)
+                sock.sendall(b"QUIT\r\n")
+        except OSError as exc:
+            return f"smtp {host}:{port}: {exc}"
+        return None if banner.startswith(b"220") else f"smtp {host}:{port} greeted with {banner!r}"
 
     return check
 
@@ -218,21 +233,54 @@ def log_contains(path: Path, marker: str) -> ReadyCheck:
     return check
 
 
-def alerts_env(config: StackConfig) -> dict[str, str]:
+LOCAL_MAIL_DESTINATION = "local-mail"
+"""The destination `heron up` adds: email to the local mail sink, so alerts arrive without any account."""
+
+
+def write_local_destinations(config: StackConfig, dest: Path) -> None:
+    """A destinations file with the local mail sink; the environment's quick-setup destinations still apply."""
+    data = {
+        "destinations": {
+            LOCAL_MAIL_DESTINATION: {
+                "type": "email",
+                "host": config.host,
+                "port": config.port("mail"),
+                "security": "none",
+                "from": "heron@localhost",
+                "to": ["oncall@localhost"],
+            }
+        },
+        "links": {"grafana_url": config.url("grafana"), "external_url": config.url("alert_api")},
+    }
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+
+
+def destinations_file(config: StackConfig) -> Path:
+    return config.state_dir / "alerts" / "destinations.yaml"
+
+
+def alerts_env(config: StackConfig, environ: Mapping[str, str]) -> dict[str, str]:
+    """Settings for the alert services: the shipped rule pack, routing and local destinations unless set."""
     rules = config.project_dir / "prometheus" / "rules"
-    return {
-        "HERON_ALERTS_PROMETHEUS_URL": config.url("prometheus"),
-        "HERON_ALERTS_REDIS_URL": f"redis://{config.addr('redis')}/0",
+    defaults = {
         "HERON_ALERTS_RULE_FILES": str(rules / "*.rules.yml"),
         "HERON_ALERTS_ROUTING_FILE": str(rules / "heron.routing.yaml"),
+        "HERON_ALERTS_DESTINATIONS_FILE": str(destinations_file(config)),
+    }
+    return {
+        **{name: environ.get(name) or default for name, default in defaults.items()},
+        "HERON_ALERTS_PROMETHEUS_URL": config.url("prometheus"),
+        "HERON_ALERTS_REDIS_URL": f"redis://{config.addr('redis')}/0",
         "HERON_ALERTS_API_HOST": config.host,
         "HERON_ALERTS_API_PORT": str(config.port("alert_api")),
     }
 
 
-def alert_specs(config: StackConfig, otlp_env: Mapping[str, str]) -> dict[str, ServiceSpec]:
+def alert_specs(config: StackConfig, otlp_env: Mapping[str, str], environ: Mapping[str, str]) -> dict[str, ServiceSpec]:
     """The alert engine: API, Celery worker (evaluation + delivery) and beat (RedBeat lock)."""
-    env = {**otlp_env, **alerts_env(config)}
+    env = {**otlp_env, **alerts_env(config, environ)}
+    own_destinations = env["HERON_ALERTS_DESTINATIONS_FILE"] == str(destinations_file(config))
     logs = config.state_dir / "logs"
     command = [sys.executable, "-m", "alert_worker"]
     return {
@@ -243,6 +291,7 @@ def alert_specs(config: StackConfig, otlp_env: Mapping[str, str]) -> dict[str, S
             urls={"alerts_api": config.url("alert_api")},
             ports=[Port(config.host, config.port("alert_api"), ev.PORT_VARIABLES["alert_api"][0])],
             env={**env, "OTEL_SERVICE_NAME": "heron-alert-api"},
+            prepare=lambda: write_local_destinations(config, destinations_file(config)) if own_destinations else None,
         ),
         "alert-worker": ServiceSpec(
             name="alert-worker",
@@ -288,8 +337,30 @@ def grafana_spec(config: StackConfig, binary: str) -> ServiceSpec:
     )
 
 
-def heron_specs(config: StackConfig) -> dict[str, ServiceSpec]:
+def mailsink_spec(config: StackConfig) -> ServiceSpec:
+    maildir = config.state_dir / "mail"
+    return ServiceSpec(
+        name="mailsink",
+        argv=[
+            sys.executable,
+            "-m",
+            "heron_stack.mailsink",
+            "--host",
+            config.host,
+            "--port",
+            str(config.port("mail")),
+            "--maildir",
+            str(maildir),
+        ],
+        ready=smtp_ready(config.host, config.port("mail")),
+        urls={"smtp": f"smtp://{config.addr('mail')}", "maildir": str(maildir)},
+        ports=[_port(config, "mail")],
+    )
+
+
+def heron_specs(config: StackConfig, environ: Mapping[str, str] | None = None) -> dict[str, ServiceSpec]:
     """Heron's own services, run with this Python so they use the project's environment."""
+    environ = os.environ if environ is None else environ
     agent_query = 'max_over_time(system_uptime_seconds{job="otel-agent"}[30s])'
     loadgen_port = Port(config.host, config.port("loadgen"), ev.PORT_VARIABLES["loadgen"][0])
     otlp_env = {"OTEL_EXPORTER_OTLP_ENDPOINT": config.url("otlp_http")}
@@ -298,7 +369,8 @@ def heron_specs(config: StackConfig) -> dict[str, ServiceSpec]:
     grafana = shutil.which("grafana")
     return {
         **({"grafana": grafana_spec(config, grafana)} if grafana else {}),
-        **alert_specs(config, otlp_env),
+        "mailsink": mailsink_spec(config),
+        **alert_specs(config, otlp_env, environ),
         "loadgen": ServiceSpec(
             name="loadgen",
             argv=[

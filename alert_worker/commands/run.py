@@ -19,7 +19,7 @@ def worker(args: argparse.Namespace) -> int:
     from alert_worker.celery_app import app
 
     # Evaluations and deliveries run in prefork children: each sets up its own exporters.
-    worker_process_init.connect(lambda **_: telemetry.setup(), weak=False)
+    worker_process_init.connect(lambda **_: _child_telemetry(), weak=False)
     worker_process_shutdown.connect(lambda **_: telemetry.flush(), weak=False)
     config = app.conf.heron_config
     queues = args.queues or ",".join(sorted({config.eval_queue, config.notify_queue, *_group_queues(config)}))
@@ -27,6 +27,11 @@ def worker(args: argparse.Namespace) -> int:
         ["worker", f"--loglevel={args.loglevel}", f"--concurrency={args.concurrency}", f"--queues={queues}"]
     )
     return 0
+
+
+def _child_telemetry() -> None:
+    if telemetry.setup():
+        telemetry.prime_destinations()
 
 
 def _group_queues(config: AlertsConfig) -> list[str]:

@@ -23,6 +23,20 @@ unhealthy_transitions = _meter.create_counter(
 )
 
 
+PRIMED_OUTCOMES = ("sent", "retry", "dead")
+
+
+def prime(destinations: Iterable[tuple[str, str]]) -> None:
+    """Start every (destination, channel type) series at 0 so the first real notification counts.
+
+    A counter series that first appears at 1 shows no increase in `rate()`/`increase()`; dashboards
+    would miss the first notification of each worker process.
+    """
+    for name, kind in destinations:
+        for outcome in PRIMED_OUTCOMES:
+            notifications.add(0, {"destination": name, "channel": kind, "outcome": outcome})
+
+
 def register_health_gauge(read: Callable[[], Iterable[tuple[str, str, bool]]]) -> None:
     """Export ``heron.alerts.destination.health`` (1 healthy, 0 unhealthy) from `read()`.
 

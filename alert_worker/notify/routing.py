@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +28,15 @@ def _matchers(value: Any) -> tuple[Matcher, ...]:
     return tuple(parse_matcher(str(v)) for v in value)
 
 
+EVERY_DESTINATION = "*"
+"""As a receiver: every configured destination (console plus the destinations file and environment)."""
+
+
 def _receivers(value: Any) -> tuple[str, ...]:
     names = tuple(str(v) for v in value)
     for name in names:
-        if not CHANNEL_NAME.match(name):
-            raise ValueError(f"invalid destination name {name!r}; use a-z, 0-9, -, _ and .")
+        if name != EVERY_DESTINATION and not CHANNEL_NAME.match(name):
+            raise ValueError(f"invalid destination name {name!r}; use a-z, 0-9, -, _ and ., or '*' for all")
     return names
 
 
@@ -126,6 +130,18 @@ def _walk(route: Route, policy: Policy, labels: Mapping[str, str], route_id: str
         if not child.continue_:
             break
     return out
+
+
+def _expand(route: Route, names: tuple[str, ...]) -> Route:
+    receivers = route.receivers
+    if receivers is not None and EVERY_DESTINATION in receivers:
+        receivers = tuple(dict.fromkeys(n for r in receivers for n in (names if r == EVERY_DESTINATION else (r,))))
+    return route.model_copy(update={"receivers": receivers, "routes": tuple(_expand(r, names) for r in route.routes)})
+
+
+def expand_receivers(config: RoutingConfig, destinations: Sequence[str]) -> RoutingConfig:
+    """Replace the receiver `*` with the configured destination names, in order, without repeats."""
+    return config.model_copy(update={"route": _expand(config.route, tuple(destinations))})
 
 
 def parse_routing(text: str, filename: str) -> RoutingConfig:

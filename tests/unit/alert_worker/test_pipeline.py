@@ -1,13 +1,14 @@
 """Grouping, dedup and timers of the notification pipeline on a fake clock."""
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from alert_worker.exceptions import RuleFileError
 from alert_worker.models import Alert
 from alert_worker.notify.pipeline import Candidate, PipelineState, run_pipeline
-from alert_worker.notify.routing import parse_routing, policies_for
+from alert_worker.notify.routing import expand_receivers, load_routing, parse_routing, policies_for
 
 ROUTING = parse_routing(
     """
@@ -126,6 +127,32 @@ route:
     assert [p.receivers for p in policies_for(routing, {"severity": "critical"})] == [("pager",), ("chat",)]
     assert [p.receivers for p in policies_for(routing, {"severity": "warning"})] == [("chat",)]
     assert [p.receivers for p in policies_for(routing, {"severity": "info"})] == [("console",)]
+
+
+def test_star_receiver_means_every_configured_destination():
+    routing = parse_routing(
+        """
+route:
+  receivers: ["*"]
+  routes:
+    - matchers: ['severity="critical"']
+      receivers: [pager, "*"]
+""",
+        "r.yaml",
+    )
+    expanded = expand_receivers(routing, ["console", "telegram", "pager"])
+    assert [p.receivers for p in policies_for(expanded, {"severity": "info"})] == [("console", "telegram", "pager")]
+    assert [p.receivers for p in policies_for(expanded, {"severity": "critical"})] == [
+        ("pager", "console", "telegram")
+    ]
+
+
+def test_shipped_routing_sends_to_every_destination_the_operator_configured():
+    shipped = load_routing(Path(__file__).resolve().parents[3] / "prometheus" / "rules" / "heron.routing.yaml")
+    expanded = expand_receivers(shipped, ["console", "slack", "oncall-mail"])
+    for severity in ("warning", "critical"):
+        [policy] = policies_for(expanded, {"severity": severity, "alertname": "HostHighCpu"})
+        assert policy.receivers == ("console", "slack", "oncall-mail")
 
 
 @pytest.mark.parametrize(

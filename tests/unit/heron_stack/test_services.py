@@ -55,3 +55,36 @@ def test_grafana_runs_with_heron_provisioning_when_a_binary_exists(tmp_path: Pat
     assert spec.env["GF_AUTH_ANONYMOUS_ENABLED"] == "true"
     remote = grafana_spec(resolve({"HERON_BIND_HOST": "0.0.0.0"}, state_dir=tmp_path), "/usr/sbin/grafana")
     assert remote.env["GF_AUTH_ANONYMOUS_ENABLED"] == "false"
+
+
+def test_local_stack_mails_alerts_to_its_mail_sink_besides_the_console(tmp_path: Path) -> None:
+    from alert_worker.channels.config import resolve_destinations
+    from alert_worker.notify.routing import expand_receivers, load_routing, policies_for
+
+    cfg = resolve({}, state_dir=tmp_path, ports={"mail": 12525})
+    specs = build_specs(cfg, {})
+    assert list(specs)[list(specs).index("mailsink") + 1 :][:1] == ["agent"]
+    api = specs["alert-api"]
+    assert api.prepare is not None
+    api.prepare()
+    path = api.env["HERON_ALERTS_DESTINATIONS_FILE"]
+    assert path == str(tmp_path / "alerts" / "destinations.yaml")
+    destinations = resolve_destinations(path, environ={})
+    mail = destinations.get("local-mail")
+    assert (mail.type, getattr(mail, "host", None), getattr(mail, "port", None)) == ("email", "127.0.0.1", 12525)
+    routing = expand_receivers(load_routing(Path(api.env["HERON_ALERTS_ROUTING_FILE"])), list(destinations.destinations))
+    [policy] = policies_for(routing, {"alertname": "HostHighCpu", "severity": "warning"})
+    assert policy.receivers == ("console", "local-mail")
+    assert specs["mailsink"].argv[-2:] == ["--maildir", str(tmp_path / "mail")]
+
+
+def test_an_operators_destinations_file_replaces_the_local_mail_sink(tmp_path: Path) -> None:
+    from heron_stack.services import heron_specs
+
+    specs = heron_specs(resolve({}, state_dir=tmp_path), {"HERON_ALERTS_DESTINATIONS_FILE": "/etc/heron/d.yaml"})
+    for name in ("alert-api", "alert-worker", "alert-beat"):
+        assert specs[name].env["HERON_ALERTS_DESTINATIONS_FILE"] == "/etc/heron/d.yaml"
+    prepare = specs["alert-api"].prepare
+    assert prepare is not None
+    prepare()
+    assert not (tmp_path / "alerts" / "destinations.yaml").exists()

@@ -180,7 +180,30 @@ def _env_destinations(environ: Mapping[str, str]) -> dict[str, dict[str, Any]]:
     discord = _env_secret(environ, env.HERON_ALERTS_DISCORD_WEBHOOK_URL, env.HERON_ALERTS_DISCORD_WEBHOOK_URL_FILE)
     if discord:
         found["discord"] = {"type": "discord", "webhook_url": discord}
+    email = _env_email(environ)
+    if email:
+        found["email"] = email
     return found
+
+
+def _env_email(environ: Mapping[str, str]) -> dict[str, Any] | None:
+    host, sender = environ.get(env.HERON_ALERTS_SMTP_HOST), environ.get(env.HERON_ALERTS_SMTP_FROM)
+    to = [a.strip() for a in environ.get(env.HERON_ALERTS_SMTP_TO, "").split(",") if a.strip()]
+    if not (host or sender or to):
+        return None
+    if not (host and sender and to):
+        raise DestinationConfigError(
+            f"{env.HERON_ALERTS_SMTP_HOST}, {env.HERON_ALERTS_SMTP_FROM} and {env.HERON_ALERTS_SMTP_TO} must be set "
+            f"together (got host={host!r}, from={sender!r}, to={to!r})"
+        )
+    dest: dict[str, Any] = {"type": "email", "host": host, "from": sender, "to": to}
+    optional = {"port": env.HERON_ALERTS_SMTP_PORT, "security": env.HERON_ALERTS_SMTP_SECURITY}
+    optional["username"] = env.HERON_ALERTS_SMTP_USERNAME
+    dest.update({key: environ[var] for key, var in optional.items() if environ.get(var)})
+    password = _env_secret(environ, env.HERON_ALERTS_SMTP_PASSWORD, env.HERON_ALERTS_SMTP_PASSWORD_FILE)
+    if password:
+        dest["password"] = password
+    return dest
 
 
 def _load_file(path: Path) -> dict[str, Any]:

@@ -28,6 +28,18 @@ HERON_ALERTS_SLACK_WEBHOOK_URL_FILE = "HERON_ALERTS_SLACK_WEBHOOK_URL_FILE"
 HERON_ALERTS_DISCORD_WEBHOOK_URL = "HERON_ALERTS_DISCORD_WEBHOOK_URL"
 HERON_ALERTS_DISCORD_WEBHOOK_URL_FILE = "HERON_ALERTS_DISCORD_WEBHOOK_URL_FILE"
 
+#: Quick setup: a destination named ``email`` (host, from and to are required together).
+HERON_ALERTS_SMTP_HOST = "HERON_ALERTS_SMTP_HOST"
+HERON_ALERTS_SMTP_PORT = "HERON_ALERTS_SMTP_PORT"
+#: ``none``, ``starttls`` (default) or ``tls`` (implicit TLS, usually port 465).
+HERON_ALERTS_SMTP_SECURITY = "HERON_ALERTS_SMTP_SECURITY"
+HERON_ALERTS_SMTP_USERNAME = "HERON_ALERTS_SMTP_USERNAME"
+HERON_ALERTS_SMTP_PASSWORD = "HERON_ALERTS_SMTP_PASSWORD"  # noqa: S105 - a variable name, not a secret
+HERON_ALERTS_SMTP_PASSWORD_FILE = "HERON_ALERTS_SMTP_PASSWORD_FILE"  # noqa: S105 - a variable name
+HERON_ALERTS_SMTP_FROM = "HERON_ALERTS_SMTP_FROM"
+#: Comma-separated recipients.
+HERON_ALERTS_SMTP_TO = "HERON_ALERTS_SMTP_TO"
+
 #: Give up on a notification this many seconds after it was created (then dead-letter it).
 HERON_ALERTS_DELIVERY_MAX_AGE = "HERON_ALERTS_DELIVERY_MAX_AGE"
 #: How long one worker owns a send before another may take it over (must exceed the channel timeout).

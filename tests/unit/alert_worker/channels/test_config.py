@@ -82,6 +82,24 @@ def test_quick_setup_from_env(tmp_path) -> None:
     assert config.fallback == "slack"
 
 
+def test_email_quick_setup_from_env(tmp_path) -> None:
+    (tmp_path / "pw").write_text("smtp-pass-from-file\n")
+    env = {
+        "HERON_ALERTS_SMTP_HOST": "smtp.example.org",
+        "HERON_ALERTS_SMTP_PORT": "465",
+        "HERON_ALERTS_SMTP_SECURITY": "tls",
+        "HERON_ALERTS_SMTP_USERNAME": "heron",
+        "HERON_ALERTS_SMTP_PASSWORD_FILE": str(tmp_path / "pw"),
+        "HERON_ALERTS_SMTP_FROM": "heron@example.org",
+        "HERON_ALERTS_SMTP_TO": "oncall@example.org, lead@example.org",
+    }
+    mail = resolve_destinations(environ=env).get("email")
+    assert isinstance(mail, EmailDestination)
+    assert (mail.host, mail.port, mail.security, mail.username) == ("smtp.example.org", 465, "tls", "heron")
+    assert mail.password == SecretStr("smtp-pass-from-file")
+    assert mail.to == ["oncall@example.org", "lead@example.org"]
+
+
 @pytest.mark.parametrize(
     ("yaml_text", "environ", "message"),
     [
@@ -94,6 +112,13 @@ def test_quick_setup_from_env(tmp_path) -> None:
             "destinations.m.email.security: Input should be 'none', 'starttls' or 'tls' (got 'ssl')",
         ),
         ("destinations:\n  x: {type: console, rate_per_second: 0}\n", {}, "rate_per_second"),
+        ("", {"HERON_ALERTS_SMTP_HOST": "smtp.example.org"}, "must be set together (got host='smtp.example.org'"),
+        (
+            "",
+            {"HERON_ALERTS_SMTP_HOST": "h", "HERON_ALERTS_SMTP_FROM": "a@b.c", "HERON_ALERTS_SMTP_TO": "x@y.z"}
+            | {"HERON_ALERTS_SMTP_PORT": "smtp"},
+            "destinations.email.email.port: Input should be a valid integer",
+        ),
         ("fallback: nowhere\n", {}, "fallback: 'nowhere' is not a configured destination"),
         ("colour: blue\n", {}, "unknown keys ['colour']"),
         ("destinations: [1, 2]\n", {}, "expected a mapping"),

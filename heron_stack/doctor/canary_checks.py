@@ -1,0 +1,215 @@
+"""Run the canary through the real pipeline, time each leg, and name the hop that lost it."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import httpx
+
+from heron_stack.config import StackConfig
+from heron_stack.doctor import collector
+from heron_stack.doctor.adapters import Probes
+from heron_stack.doctor.canary import Canary, log_request, metric_request, partial_rejection
+from heron_stack.doctor.http import ProbeFailed, loki_lines, prom_query
+from heron_stack.doctor.models import Check, fail, ok, warn
+
+COMPONENT = "canary"
+POLL_S = 0.2
+
+
+@dataclass(frozen=True)
+class Sent:
+    signal: str
+    status: int | None
+    detail: str = ""
+
+    @property
+    def accepted(self) -> bool:
+        return self.status == 200 and not self.detail
+
+
+def send(probes: Probes, config: StackConfig, signal: str, body: bytes) -> Sent:
+    headers = {"content-type": "application/x-protobuf"}
+    if config.otlp_token:
+        headers["authorization"] = f"Bearer {config.otlp_token}"
+    url = f"{config.url('otlp_http')}/v1/{signal}"
+    try:
+        resp = probes.http.post(url, content=body, headers=headers, timeout=probes.call_timeout)
+    except httpx.HTTPError as exc:
+        return Sent(signal, None, f"{type(exc).__name__} {exc}".strip())
+    if resp.status_code != 200:
+        return Sent(signal, resp.status_code, " ".join(resp.text.split())[:160])
+    return Sent(signal, 200, partial_rejection(signal, resp.content) or "")
+
+
+def judge_send(sent: Sent, url: str, token_set: bool) -> Check | None:
+    """None when the collector took the canary; otherwise what went wrong sending it."""
+    if sent.accepted:
+        return None
+    if sent.status is None:
+        return fail(COMPONENT, f"cannot send {sent.signal} to {url}: {sent.detail}", "see the collector check above")
+    if sent.status == 401:
+        fix = (
+            "this shell's HERON_OTLP_TOKEN differs from the collector's: use the same token (or HERON_OTLP_TOKEN_FILE)"
+            if token_set
+            else "the collector requires a token: set HERON_OTLP_TOKEN (or HERON_OTLP_TOKEN_FILE) to its token"
+        )
+        return fail(COMPONENT, f"the collector refused the {sent.signal} canary: 401 Unauthorized", fix)
+    if sent.status == 200:
+        return fail(
+            COMPONENT, f"the collector rejected the {sent.signal} canary ({sent.detail})", "see the collector log"
+        )
+    return fail(
+        COMPONENT,
+        f"the collector answered {sent.status} to the {sent.signal} canary: {sent.detail}",
+        "see the collector log",
+    )
+
+
+def judge_metric_leg(
+    latency: float | None, wait: float, d: Mapping[str, float], remote_write: tuple[int, str] | None
+) -> Check:
+    if latency is not None:
+        what = f"metric reached Prometheus in {latency:.2f}s (OTLP -> collector -> remote write)"
+        return ok(COMPONENT, what, latency_s=round(latency, 3))
+    lost = f"metric not in Prometheus after {wait:.0f}s"
+    if remote_write is not None and remote_write[0] == 404:
+        return fail(
+            COMPONENT,
+            f"{lost}: Prometheus' remote-write receiver is off",
+            "start Prometheus with --web.enable-remote-write-receiver",
+        )
+    if not d:
+        return fail(
+            COMPONENT, f"{lost}; the collector's telemetry did not answer", "see the collector check and its log"
+        )
+    return fail(COMPONENT, *_metric_hop(lost, d))
+
+
+def _metric_hop(lost: str, d: Mapping[str, float]) -> tuple[str, str]:
+    """The first hop whose counters show where the canary stopped, as (what, fix)."""
+    hops: list[tuple[bool, str, str]] = [
+        (
+            d["otelcol_receiver_refused_metric_points_total"] > 0,
+            "the collector refused it (memory limiter)",
+            "raise HERON_COLLECTOR_MEMORY_LIMIT_MIB or send less",
+        ),
+        (
+            d["otelcol_receiver_failed_metric_points_total"] > 0,
+            "the collector's metrics pipeline failed it",
+            "see the collector log",
+        ),
+        (
+            d["otelcol_receiver_accepted_metric_points_total"] <= 0,
+            "the collector did not count it as accepted",
+            "see the collector log",
+        ),
+        (
+            d["otelcol_exporter_send_failed_metric_points_total"] > 0,
+            "remote write from the collector to Prometheus failed",
+            "the collector log names the HTTP status; check HERON_PROMETHEUS_PORT and Prometheus' log",
+        ),
+        (
+            d["queue:metrics"] > 0,
+            f"{d['queue:metrics']:.0f} batches wait in the collector's remote-write queue",
+            "Prometheus is slow or unreachable from the collector: see both logs",
+        ),
+        (
+            d["otelcol_exporter_sent_metric_points_total"] > 0,
+            "the collector sent it but Prometheus dropped the sample",
+            "samples older than out_of_order_time_window are dropped: check this host's clock and Prometheus' log",
+        ),
+    ]
+    for hit, what, fix in hops:
+        if hit:
+            return f"{lost}: {what}", fix
+    return f"{lost}: accepted but not exported yet", "see the collector log (batch, exporter queue)"
+
+
+def judge_log_leg(latency: float | None, wait: float, d: Mapping[str, float]) -> Check:
+    if latency is not None:
+        return ok(
+            COMPONENT, f"log record reached Loki in {latency:.2f}s (OTLP -> collector -> Loki /otlp)", latency_s=latency
+        )
+    lost = f"log record not in Loki after {wait:.0f}s"
+    if not d:
+        return fail(COMPONENT, f"{lost}; the collector's telemetry did not answer", "see the collector and loki checks")
+    if d["otelcol_receiver_refused_log_records_total"] > 0:
+        return fail(
+            COMPONENT, f"{lost}: the collector refused it (memory limiter)", "raise HERON_COLLECTOR_MEMORY_LIMIT_MIB"
+        )
+    if d["otelcol_exporter_send_failed_log_records_total"] > 0 or d["queue:logs"] > 0:
+        return fail(
+            COMPONENT,
+            f"{lost}: the collector cannot deliver logs to Loki",
+            "see the loki check above and the collector log (it names Loki's answer)",
+        )
+    if d["otelcol_exporter_sent_log_records_total"] > 0:
+        return fail(COMPONENT, f"{lost}, though the collector sent it: Loki did not index it", "see Loki's log")
+    return fail(COMPONENT, f"{lost}: not exported yet", "see the collector log (batch, exporter queue)")
+
+
+def _metric_arrived(probes: Probes, config: StackConfig, canary: Canary) -> bool:
+    rows = prom_query(probes, config.url("prometheus"), canary.promql)
+    return any(math.isclose(float(r["value"][1]), canary.value, rel_tol=1e-9) for r in rows)
+
+
+def _log_arrived(probes: Probes, config: StackConfig, canary: Canary) -> bool:
+    start, end = canary.time_ns - 60 * 10**9, int(probes.now() * 1e9) + 60 * 10**9
+    return any(canary.id in line for line in loki_lines(probes, config.url("loki"), canary.logql, start, end))
+
+
+def _remote_write(probes: Probes, config: StackConfig) -> tuple[int, str] | None:
+    try:
+        resp = probes.http.post(f"{config.url('prometheus')}/api/v1/write", content=b"", timeout=probes.call_timeout)
+    except httpx.HTTPError:
+        return None
+    return resp.status_code, resp.text[:160]
+
+
+def run_canary(config: StackConfig, probes: Probes, wait: float, follow: Mapping[str, bool]) -> list[Check]:
+    """Send one gauge and one log record, poll until both are found or `wait` seconds pass.
+
+    `follow` says which legs to poll for (signal -> its destination is ready); the others are only sent.
+    """
+    telemetry = config.url("collector_telemetry")
+    before = collector.read(probes, telemetry)
+    canary = Canary.new(int(probes.now() * 1e9))
+    started = probes.monotonic()
+    sent = {
+        s: send(probes, config, s, body)
+        for s, body in (("metrics", metric_request(canary)), ("logs", log_request(canary)))
+    }
+    url = config.url("otlp_http")
+    refused = [c for s in sent.values() if (c := judge_send(s, url, bool(config.otlp_token)))]
+    legs = {"metrics": _metric_arrived, "logs": _log_arrived}
+    pending = {name: arrived for name, arrived in legs.items() if sent[name].accepted and follow.get(name)}
+    latency: dict[str, float] = {}
+    deadline = started + wait
+    while pending:
+        for name, arrived in list(pending.items()):
+            try:
+                found = arrived(probes, config, canary)
+            except ProbeFailed:
+                found = False
+            if found:
+                latency[name] = probes.monotonic() - started
+                del pending[name]
+        if not pending or probes.monotonic() >= deadline:
+            break
+        probes.sleep(POLL_S)
+    d = collector.delta(before, collector.read(probes, telemetry)) if pending else {}
+    out = list(refused)
+    for name, where in (("metrics", "Prometheus"), ("logs", "Loki")):
+        if not sent[name].accepted:
+            continue
+        if not follow.get(name):
+            out.append(warn(COMPONENT, f"{name} sent but not followed: {where} is not ready", f"fix the {where} check"))
+        elif name == "metrics":
+            rw = _remote_write(probes, config) if "metrics" in pending else None
+            out.append(judge_metric_leg(latency.get("metrics"), wait, d, rw))
+        else:
+            out.append(judge_log_leg(latency.get("logs"), wait, d))
+    return out

@@ -1,0 +1,58 @@
+"""The collector's own counters, read straight from its telemetry endpoint (Prometheus text format)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from heron_stack.doctor.adapters import Probes
+
+WATCHED = (
+    "otelcol_receiver_accepted_metric_points_total",
+    "otelcol_receiver_refused_metric_points_total",
+    "otelcol_receiver_failed_metric_points_total",
+    "otelcol_exporter_sent_metric_points_total",
+    "otelcol_exporter_send_failed_metric_points_total",
+    "otelcol_receiver_accepted_log_records_total",
+    "otelcol_receiver_refused_log_records_total",
+    "otelcol_exporter_sent_log_records_total",
+    "otelcol_exporter_send_failed_log_records_total",
+)
+QUEUE = "otelcol_exporter_queue_size"
+"""Reported per signal as `queue:metrics` and `queue:logs` (batches waiting in the exporter)."""
+
+
+def parse(text: str) -> dict[str, float]:
+    """Watched sample name -> sum over its label sets (absent counters are 0: they appear on first use)."""
+    totals = dict.fromkeys([*WATCHED, "queue:metrics", "queue:logs"], 0.0)
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            name = f"queue:{sample.labels.get('data_type')}" if sample.name == QUEUE else sample.name
+            if name in totals:
+                totals[name] += sample.value
+    return totals
+
+
+def read(probes: Probes, telemetry_url: str) -> dict[str, float] | None:
+    """The watched counters now, or None when the telemetry endpoint does not answer."""
+    try:
+        resp = probes.http.get(f"{telemetry_url}/metrics", timeout=probes.call_timeout)
+    except httpx.HTTPError:
+        return None
+    if resp.status_code != 200:
+        return None
+    try:
+        return parse(resp.text)
+    except ValueError:
+        return None
+
+
+def delta(before: Mapping[str, float] | None, after: Mapping[str, float] | None) -> dict[str, float]:
+    """How much each watched counter grew (the queue size is reported as its latest value)."""
+    if before is None or after is None:
+        return {}
+    out = {name: after[name] - before[name] for name in WATCHED}
+    out.update({name: after[name] for name in ("queue:metrics", "queue:logs")})
+    return out

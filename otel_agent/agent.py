@@ -9,6 +9,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import msgspec
+
 from otel_agent.buffer import MIB, CycleBuffer
 from otel_agent.collectors.filters import Filters
 from otel_agent.collectors.pipeline import Pipeline
@@ -27,7 +29,17 @@ MAX_BACKOFF = 10.0
 
 
 def filters_from(config: AgentConfig) -> Filters:
-    return Filters(**config.filters.model_dump())
+    return Filters(**msgspec.structs.asdict(config.filters))
+
+
+def _source_key(config: AgentConfig) -> tuple[object, ...]:
+    return config.source, config.root, config.filters, config.statvfs_timeout, config.processes.states
+
+
+def _source_for(config: AgentConfig) -> Source:
+    return make_source(
+        config.source, config.root, filters_from(config), config.statvfs_timeout, config.processes.states
+    )
 
 
 class Agent:
@@ -47,7 +59,7 @@ class Agent:
         self.started_ns = clock()
         self.resource_attributes = resource if resource is not None else detect_resource(config)
         self._encoder = Encoder(self.resource_attributes, self.resource_attributes.get("service.version", ""))
-        self._source = source or make_source(config.source, config.root, filters_from(config), config.statvfs_timeout)
+        self._source = source or _source_for(config)
         self._exporter = exporter
         self._pipeline = Pipeline(filters_from(config), config.naming, config.cardinality_limit)
         self._top = self._make_top(config)
@@ -190,11 +202,9 @@ class Agent:
         self.config = config
         self._pipeline = Pipeline(filters_from(config), config.naming, config.cardinality_limit)
         self._top = self._make_top(config)
-        if (config.source, config.root, config.filters, config.statvfs_timeout) != (
-            old.source, old.root, old.filters, old.statvfs_timeout,
-        ):  # fmt: skip
+        if _source_key(config) != _source_key(old):
             self._source.close()
-            self._source = make_source(config.source, config.root, filters_from(config), config.statvfs_timeout)
+            self._source = _source_for(config)
         if config.export != old.export:
             with self._lock:
                 previous, self._exporter = self._exporter, None

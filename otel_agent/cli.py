@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import os
@@ -12,6 +13,8 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 from typing import Any
+
+import msgspec
 
 from otel_agent.agent import Agent
 from otel_agent.config import AgentConfig, resolve_config
@@ -56,7 +59,7 @@ def _cli_values(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _describe(config: AgentConfig) -> str:
-    data = config.model_dump(mode="json")
+    data = msgspec.to_builtins(config)
     data["export"]["headers"] = dict.fromkeys(config.export.headers, "<redacted>")
     data["export"]["metrics_url"] = config.export.metrics_url()
     return json.dumps(data, indent=2)
@@ -121,6 +124,8 @@ def _run(config: AgentConfig, cli: dict[str, Any], config_file: str | None) -> i
             _log.error("reload rejected, keeping the running configuration:\n%s", exc)
             return None
 
+    # Start-up objects (modules, config, caches) live forever: keep the collector from rescanning them.
+    gc.freeze()
     agent.run(stop, reload)
     if handler is not None:
         logging.getLogger("otel_agent").removeHandler(handler[0])

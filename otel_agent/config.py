@@ -6,34 +6,35 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import unquote
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+import msgspec
 
 from otel_agent import env as envvars
 from otel_agent.collectors.filters import DEFAULT_DISK_EXCLUDE, DEFAULT_FSTYPE_EXCLUDE, DEFAULT_MOUNT_EXCLUDE
+from otel_agent.config_messages import Problem, explain
 from otel_agent.exceptions import ConfigError
 
-_STRICT = ConfigDict(frozen=True, extra="forbid")
+
+class _Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """A frozen, strictly keyed config section; msgspec checks types, bounds and choices."""
 
 
-class ExportConfig(BaseModel):
-    model_config = _STRICT
+class ExportConfig(_Section, frozen=True):
     endpoint: str | None = None
     metrics_endpoint: str | None = None
     protocol: Literal["http/protobuf", "grpc"] = "http/protobuf"
-    headers: dict[str, str] = Field(default_factory=dict, repr=False)
-    timeout: float = Field(10.0, gt=0, le=300)
+    headers: dict[str, str] = msgspec.field(default_factory=dict)
+    timeout: Annotated[float, msgspec.Meta(gt=0, le=300)] = 10.0
     compression: Literal["gzip", "none"] = "gzip"
     logs: bool = True
+    certificate: str | None = None
+    client_certificate: str | None = None
+    client_key: str | None = None
 
-    @field_validator("endpoint", "metrics_endpoint")
-    @classmethod
-    def _url(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^https?://[^/\s]+", value):
-            raise ValueError("must be an http:// or https:// URL, e.g. http://localhost:4318")
-        return value
+    def __repr__(self) -> str:  # header values are credentials
+        return f"ExportConfig(endpoint={self.endpoint!r}, protocol={self.protocol!r}, headers=<redacted>)"
 
     def metrics_url(self) -> str:
         """Where metrics go: the metrics endpoint as is, else the base URL (+ /v1/metrics over HTTP)."""
@@ -49,26 +50,15 @@ class ExportConfig(BaseModel):
         return (self.endpoint or "http://localhost:4318").rstrip("/") + "/v1/logs"
 
 
-class BufferConfig(BaseModel):
-    model_config = _STRICT
-    max_cycles: int = Field(2160, ge=1, le=1_000_000)
-    max_mib: float = Field(8.0, gt=0, le=4096)
+class BufferConfig(_Section, frozen=True):
+    max_cycles: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 2160
+    max_mib: Annotated[float, msgspec.Meta(gt=0, le=4096)] = 8.0
     spill_dir: str | None = None
-    spill_max_mib: float = Field(256.0, gt=0, le=1_048_576)
-    batch_cycles: int = Field(30, ge=1, le=1000)
+    spill_max_mib: Annotated[float, msgspec.Meta(gt=0, le=1_048_576)] = 256.0
+    batch_cycles: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 30
 
 
-def _check_pattern(value: str | None) -> str | None:
-    if value:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"must be a valid regular expression ({exc})") from exc
-    return value
-
-
-class FilterConfig(BaseModel):
-    model_config = _STRICT
+class FilterConfig(_Section, frozen=True):
     disk_include: str | None = None
     disk_exclude: str | None = DEFAULT_DISK_EXCLUDE
     interface_include: str | None = None
@@ -78,44 +68,71 @@ class FilterConfig(BaseModel):
     mount_exclude: str | None = DEFAULT_MOUNT_EXCLUDE
     fstype_exclude: tuple[str, ...] = DEFAULT_FSTYPE_EXCLUDE
 
-    _patterns = field_validator(
-        "disk_include", "disk_exclude", "interface_include", "interface_exclude", "mount_include", "mount_exclude"
-    )(_check_pattern)
 
-
-class ProcessesConfig(BaseModel):
-    model_config = _STRICT
-    top_n: int = Field(0, ge=0, le=100)
+class ProcessesConfig(_Section, frozen=True):
+    states: bool = True
+    top_n: Annotated[int, msgspec.Meta(ge=0, le=100)] = 0
     sort_by: Literal["cpu", "memory"] = "cpu"
     include: str | None = None
     exclude: str | None = None
 
-    _patterns = field_validator("include", "exclude")(_check_pattern)
+
+class ResourceConfig(_Section, frozen=True):
+    service_name: Annotated[str, msgspec.Meta(min_length=1)] = "otel-agent"
+    attributes: dict[str, str] = msgspec.field(default_factory=dict)
 
 
-class ResourceConfig(BaseModel):
-    model_config = _STRICT
-    service_name: str = Field("otel-agent", min_length=1)
-    attributes: dict[str, str] = Field(default_factory=dict)
-
-
-class AgentConfig(BaseModel):
+class AgentConfig(_Section, frozen=True):
     """Everything the agent needs to run, validated once at start (and on SIGHUP)."""
 
-    model_config = _STRICT
-    interval: float = Field(10.0, ge=1, le=3600)
+    interval: Annotated[float, msgspec.Meta(ge=1, le=3600)] = 10.0
     root: str = "/"
     source: Literal["auto", "procfs", "psutil"] = "auto"
     naming: Literal["semconv", "hostmetrics"] = "semconv"
-    cardinality_limit: int = Field(1000, ge=1, le=100_000)
-    statvfs_timeout: float = Field(1.0, ge=0.05, le=60)
-    shutdown_timeout: float = Field(5.0, ge=0, le=300)
+    cardinality_limit: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 1000
+    statvfs_timeout: Annotated[float, msgspec.Meta(ge=0.05, le=60)] = 1.0
+    shutdown_timeout: Annotated[float, msgspec.Meta(ge=0, le=300)] = 5.0
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    export: ExportConfig = Field(default_factory=ExportConfig)
-    buffer: BufferConfig = Field(default_factory=BufferConfig)
-    filters: FilterConfig = Field(default_factory=FilterConfig)
-    processes: ProcessesConfig = Field(default_factory=ProcessesConfig)
-    resource: ResourceConfig = Field(default_factory=ResourceConfig)
+    export: ExportConfig = msgspec.field(default_factory=ExportConfig)
+    buffer: BufferConfig = msgspec.field(default_factory=BufferConfig)
+    filters: FilterConfig = msgspec.field(default_factory=FilterConfig)
+    processes: ProcessesConfig = msgspec.field(default_factory=ProcessesConfig)
+    resource: ResourceConfig = msgspec.field(default_factory=ResourceConfig)
+
+
+_URL_FIELDS = ("export.endpoint", "export.metrics_endpoint")
+_PEM_FIELDS = ("export.certificate", "export.client_certificate", "export.client_key")
+_PATTERN_FIELDS = (
+    *(f"filters.{k}_{d}" for k in ("disk", "interface", "mount") for d in ("include", "exclude")),
+    "processes.include",
+    "processes.exclude",
+)
+
+
+def _get(config: AgentConfig, path: str) -> Any:
+    section, name = path.split(".")
+    return getattr(getattr(config, section), name)
+
+
+def _rule_problems(config: AgentConfig) -> list[Problem]:
+    """Rules beyond types and bounds: URLs, PEM files and regular expressions."""
+    problems = []
+    for path in _URL_FIELDS:
+        value = _get(config, path)
+        if value is not None and not re.match(r"^https?://[^/\s]+", value):
+            problems.append(Problem(path, value, "must be an http:// or https:// URL, e.g. http://localhost:4318"))
+    for path in _PEM_FIELDS:
+        value = _get(config, path)
+        if value is not None and not Path(value).is_file():
+            problems.append(Problem(path, value, "must be the path of an existing PEM file"))
+    for path in _PATTERN_FIELDS:
+        value = _get(config, path)
+        if value:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                problems.append(Problem(path, value, f"must be a valid regular expression ({exc})"))
+    return problems
 
 
 Layer = dict[str, Any]
@@ -165,6 +182,12 @@ def env_layer(environ: Mapping[str, str]) -> tuple[Layer, dict[str, str]]:
         "export.metrics_endpoint": (envvars.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT,),
         "export.protocol": (envvars.OTEL_EXPORTER_OTLP_METRICS_PROTOCOL, envvars.OTEL_EXPORTER_OTLP_PROTOCOL),
         "export.compression": (envvars.OTEL_EXPORTER_OTLP_COMPRESSION,),
+        "export.certificate": (envvars.OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE, envvars.OTEL_EXPORTER_OTLP_CERTIFICATE),
+        "export.client_certificate": (
+            envvars.OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE,
+            envvars.OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE,
+        ),
+        "export.client_key": (envvars.OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY, envvars.OTEL_EXPORTER_OTLP_CLIENT_KEY),
         "root": (envvars.HERON_AGENT_ROOT,),
         "source": (envvars.HERON_AGENT_SOURCE,),
         "naming": (envvars.HERON_AGENT_NAMING,),
@@ -262,9 +285,12 @@ def resolve_config(
         merged = _merge(merged, layer)
         origin.update(where)
     try:
-        return AgentConfig.model_validate(merged)
-    except ValidationError as exc:
-        raise _explain(exc, origin) from None
+        config = msgspec.convert(merged, AgentConfig, strict=False)
+    except msgspec.ValidationError as exc:
+        raise explain([Problem.from_validation(str(exc), merged, AgentConfig)], origin) from None
+    if problems := _rule_problems(config):
+        raise explain(problems, origin)
+    return config
 
 
 def _nest(dotted: str, value: object) -> Layer:
@@ -273,30 +299,3 @@ def _nest(dotted: str, value: object) -> Layer:
     for part in reversed(parents):
         node = {part: node}
     return node
-
-
-def _allowed_keys(parent: tuple[int | str, ...]) -> list[str]:
-    model: type[BaseModel] = AgentConfig
-    for part in parent:
-        annotation = model.model_fields[str(part)].annotation if str(part) in model.model_fields else None
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
-            return []
-        model = annotation
-    return sorted(model.model_fields)
-
-
-def _explain(exc: ValidationError, origin: Mapping[str, str]) -> ConfigError:
-    lines = []
-    first_field, first_value = "", None
-    for err in exc.errors():
-        field = ".".join(str(p) for p in err["loc"])
-        value = err.get("input")
-        shown = "<redacted>" if field.startswith("export.headers") else repr(value)
-        where = origin.get(field, "default")
-        message = err["msg"].replace("Input should be", "must be").replace("Value error, ", "")
-        if err["type"] == "extra_forbidden":
-            message = f"unknown setting; allowed here: {', '.join(_allowed_keys(err['loc'][:-1]))}"
-        lines.append(f"config field '{field}' = {shown} (from {where}): {message}")
-        if not first_field:
-            first_field, first_value = field, value
-    return ConfigError("\n".join(lines), field=first_field, value=first_value)

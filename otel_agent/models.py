@@ -121,6 +121,8 @@ class ProcessCounts(NamedTuple):
     running: int
     blocked: int
     created: int | None
+    states: tuple[tuple[str, int], ...] | None = None
+    """Processes in the other states (sleeping, stopped, defunct); None when processes were not scanned."""
 
 
 class ProcessReading(NamedTuple):

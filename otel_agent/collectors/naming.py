@@ -50,6 +50,8 @@ def _hostmetrics_value(key: str, value: AttrValue) -> AttrValue:
         return f"cpu{value}"
     if key == "cpu.mode" and value == "iowait":
         return "wait"
+    if key == "process.state" and value == "defunct":
+        return "zombies"
     if key == "network.connection.state" and isinstance(value, str):
         return value.upper()
     return value

@@ -10,6 +10,8 @@ def system_points(r: Readings) -> list[Point]:
     if r.processes is not None:
         points.append(Point("system.process.count", (("process.state", "running"),), r.processes.running))
         points.append(Point("system.process.count", (("process.state", "blocked"),), r.processes.blocked))
+        for state, count in r.processes.states or ():
+            points.append(Point("system.process.count", (("process.state", state),), count))
         if r.processes.created is not None:
             points.append(Point("system.process.created", (), r.processes.created))
     if r.uptime is not None:

@@ -19,15 +19,15 @@ class Source(Protocol):
     def close(self) -> None: ...
 
 
-def make_source(kind: str, root: str, filters: Filters, statvfs_timeout: float) -> Source:
+def make_source(kind: str, root: str, filters: Filters, statvfs_timeout: float, process_states: bool = True) -> Source:
     """Build the source named by `kind`; "auto" reads procfs on Linux and psutil elsewhere."""
     if kind == "procfs" or (kind == "auto" and sys.platform.startswith("linux")):
         from otel_agent.sources.procfs import ProcfsSource  # lazy: psutil is not needed on Linux
 
-        return ProcfsSource(root, filters, statvfs_timeout)
+        return ProcfsSource(root, filters, statvfs_timeout, process_states=process_states)
     from otel_agent.sources.psutil_source import PsutilSource  # lazy: only off Linux
 
-    return PsutilSource(filters, statvfs_timeout)
+    return PsutilSource(filters, statvfs_timeout, process_states=process_states)
 
 
 __all__ = ["SOURCES", "Source", "make_source"]

@@ -35,8 +35,10 @@ class ProcfsSource:
         clock: Callable[[], int] = time.time_ns,
         stat: Callable[[str], os.statvfs_result] = os.statvfs,
         netlink: bool | None = None,
+        process_states: bool = True,
     ) -> None:
         self.root = root
+        self.process_states = process_states
         self.filters = filters or Filters()
         self._proc = os.path.join(root, "proc")
         self._clock = clock
@@ -74,6 +76,8 @@ class ProcfsSource:
         if stat is not None:
             s = procparse.parse_stat(stat, self._ticks)
             r.cpu_times, r.boot_time, r.processes = s.cpu_times, s.boot_time, s.processes
+            if self.process_states:
+                r.processes = s.processes._replace(states=procparse.count_states(self._process_stats()))
         r.cpu_physical_count = self._physical
         r.cpu_freq_hz = self._frequencies()
         text = _read(self._p("loadavg"))
@@ -93,6 +97,27 @@ class ProcfsSource:
         text = _read(self._p("uptime"))
         r.uptime = float(text.split()[0]) if text else None
         return r
+
+    def _process_stats(self) -> list[bytes]:
+        """/proc/<pid>/stat of every process: ~6 µs each, the one part of a cycle that grows with the host."""
+        proc, open_, read, close, flags = self._proc, os.open, os.read, os.close, os.O_RDONLY
+        try:
+            pids = [name for name in os.listdir(proc) if name.isdigit()]
+        except OSError:
+            return []
+        stats = []
+        for pid in pids:
+            try:
+                fd = open_(f"{proc}/{pid}/stat", flags)
+            except OSError:  # the process exited since the listing
+                continue
+            try:
+                stats.append(read(fd, 512))
+            except OSError:
+                pass
+            finally:
+                close(fd)
+        return stats
 
     def _frequencies(self) -> list[float] | None:
         if self._freq_files:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from otel_agent.models import (
     DiskReading,
     MemoryReading,
@@ -62,6 +64,30 @@ def parse_stat(text: str, ticks_per_second: float) -> StatReading:
             values[key] = int(value)
     counts = ProcessCounts(values.get("procs_running", 0), values.get("procs_blocked", 0), values.get("processes"))
     return StatReading(cpus, float(values["btime"]) if "btime" in values else None, counts)
+
+
+# Linux state letters (fs/proc/array.c) -> semantic-convention process.state. Running (R) and blocked (D)
+# come from /proc/stat instead: one read, and counting threads as the hostmetrics receiver does.
+PROCESS_STATES = {b"S": "sleeping", b"I": "sleeping", b"T": "stopped", b"t": "stopped", b"Z": "defunct"}
+SCANNED_STATES = ("sleeping", "stopped", "defunct")
+
+
+def count_states(stats: Iterable[bytes]) -> tuple[tuple[str, int], ...]:
+    """Processes per state from the text of each /proc/<pid>/stat.
+
+    The state is the letter after the command name, which may itself hold ') ', hence the last ')'.
+    """
+    by_letter: dict[bytes, int] = {}
+    for stat in stats:
+        end = stat.rfind(b")")
+        letter = stat[end + 2 : end + 3]
+        by_letter[letter] = by_letter.get(letter, 0) + 1
+    counts = dict.fromkeys(SCANNED_STATES, 0)
+    for letter, n in by_letter.items():
+        state = PROCESS_STATES.get(letter)
+        if state is not None:
+            counts[state] += n
+    return tuple(counts.items())
 
 
 def parse_meminfo(text: str) -> MemoryReading:

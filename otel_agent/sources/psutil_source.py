@@ -21,9 +21,19 @@ from otel_agent.models import (
     Readings,
     SwapReading,
 )
+from otel_agent.sources.procparse import SCANNED_STATES
 from otel_agent.sources.statvfs import StatvfsPool, filesystem_reading
 
 _log = logging.getLogger(__name__)
+_PSUTIL_STATES = {
+    psutil.STATUS_RUNNING: "running",
+    psutil.STATUS_DISK_SLEEP: "blocked",
+    psutil.STATUS_SLEEPING: "sleeping",
+    psutil.STATUS_IDLE: "sleeping",
+    psutil.STATUS_STOPPED: "stopped",
+    psutil.STATUS_TRACING_STOP: "stopped",
+    psutil.STATUS_ZOMBIE: "defunct",
+}
 T = TypeVar("T")
 
 
@@ -50,9 +60,14 @@ class PsutilSource:
     """Portable readings; whatever psutil cannot give on this platform stays None."""
 
     def __init__(
-        self, filters: Filters | None = None, statvfs_timeout: float = 1.0, clock: Callable[[], int] = time.time_ns
+        self,
+        filters: Filters | None = None,
+        statvfs_timeout: float = 1.0,
+        clock: Callable[[], int] = time.time_ns,
+        process_states: bool = True,
     ) -> None:
         self.filters = filters or Filters()
+        self.process_states = process_states
         self._clock = clock
         self._statvfs = StatvfsPool(statvfs_timeout) if hasattr(os, "statvfs") else None
         self._physical = _try("physical cpu count", lambda: psutil.cpu_count(logical=False))
@@ -149,16 +164,14 @@ class PsutilSource:
             counts[key] = counts.get(key, 0) + 1
         return counts
 
-    @staticmethod
-    def _processes() -> ProcessCounts:
-        running = blocked = 0
+    def _processes(self) -> ProcessCounts:
+        counts = dict.fromkeys(("running", "blocked", *SCANNED_STATES), 0)
         for p in psutil.process_iter(["status"]):
-            status = p.info["status"]
-            if status == psutil.STATUS_RUNNING:
-                running += 1
-            elif status == psutil.STATUS_DISK_SLEEP:
-                blocked += 1
-        return ProcessCounts(running, blocked, None)
+            state = _PSUTIL_STATES.get(p.info["status"])
+            if state is not None:
+                counts[state] += 1
+        states = tuple((s, counts[s]) for s in SCANNED_STATES) if self.process_states else None
+        return ProcessCounts(counts["running"], counts["blocked"], None, states)
 
     def close(self) -> None:
         """Nothing to release."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
-from opentelemetry.sdk.metrics.export import MetricExportResult
+
+from otel_agent.exporting import ExportResult
 
 
 class FlakyExporter:
@@ -17,13 +18,13 @@ class FlakyExporter:
         self.attempts = 0
         self.lock = threading.Lock()
 
-    def export(self, metrics_data: ExportMetricsServiceRequest, timeout_millis: float = 10_000) -> MetricExportResult:
+    def export(self, metrics_data: ExportMetricsServiceRequest, timeout_millis: float = 10_000) -> ExportResult:
         with self.lock:
             self.attempts += 1
             if self.down:
-                return MetricExportResult.FAILURE
+                return ExportResult.FAILURE
             self.accepted.append(metrics_data)
-            return MetricExportResult.SUCCESS
+            return ExportResult.SUCCESS
 
     def shutdown(self, timeout_millis: float = 30_000) -> None:
         pass

@@ -74,6 +74,9 @@ def test_metrics_specific_endpoint_is_used_as_is() -> None:
         ({"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"}, "export.protocol", "'http/protobuf' or 'grpc'"),
         ({"OTEL_EXPORTER_OTLP_ENDPOINT": "collector:4318"}, "export.endpoint", "http:// or https:// URL"),
         ({"HERON_AGENT_BUFFER_MAX_MIB": "-1"}, "buffer.max_mib", "greater than 0"),
+        ({"HERON_AGENT_SOURCE": "wmi"}, "source", "'auto', 'procfs' or 'psutil'"),
+        ({"HERON_AGENT_BUFFER_MAX_CYCLES": "lots"}, "buffer.max_cycles", "must be an integer"),
+        ({"OTEL_EXPORTER_OTLP_CERTIFICATE": "/missing/ca.pem"}, "export.certificate", "existing PEM file"),
     ],
 )
 def test_bad_values_name_field_value_and_what_is_allowed(env: dict[str, str], field: str, allowed: str) -> None:
@@ -91,6 +94,26 @@ def test_unknown_file_key_and_bad_regex_are_rejected(tmp_path: Path) -> None:
         resolve_config({}, {}, _file(tmp_path, "intervall: 5\n"))
     with pytest.raises(ConfigError, match=r"filters.disk_exclude.*regular expression"):
         resolve_config({}, {}, _file(tmp_path, "filters:\n  disk_exclude: '(['\n"))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "buffer:\n  max_cylces: 5\n",
+            "'buffer.max_cylces' = 5 \\(from file .*\\): unknown setting; allowed here: batch_cycles",
+        ),
+        ("export: 5\n", "'export' = 5 \\(from file .*\\): must be a mapping"),
+        (
+            "filters:\n  fstype_exclude: [tmpfs, 7]\n",
+            "'filters.fstype_exclude.1' = 7 \\(from file .*\\): must be a string",
+        ),
+        ("processes:\n  exclude: '*x'\n", "'processes.exclude' = '\\*x' .*regular expression"),
+    ],
+)
+def test_file_errors_point_at_the_nested_setting(tmp_path: Path, text: str, expected: str) -> None:
+    with pytest.raises(ConfigError, match=expected):
+        resolve_config({}, {}, _file(tmp_path, text))
 
 
 def test_malformed_header_list_is_rejected() -> None:

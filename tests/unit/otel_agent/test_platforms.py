@@ -46,3 +46,17 @@ def test_top_processes_honour_n_and_the_name_filter() -> None:
     assert readings == sorted(readings, key=lambda r: r.rss, reverse=True)
     excluded = TopProcesses(top_n=5, exclude=f"^{me}$").read()
     assert me not in {r.name for r in excluded}
+
+
+class _FakeProcess:
+    def __init__(self, status: str) -> None:
+        self.info = {"status": status}
+
+
+def test_psutil_process_states_map_to_semantic_conventions(monkeypatch: pytest.MonkeyPatch) -> None:
+    statuses = [psutil.STATUS_RUNNING, psutil.STATUS_SLEEPING, psutil.STATUS_IDLE, psutil.STATUS_DISK_SLEEP]
+    statuses += [psutil.STATUS_STOPPED, psutil.STATUS_ZOMBIE, psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD]
+    monkeypatch.setattr(psutil, "process_iter", lambda attrs: [_FakeProcess(s) for s in statuses])
+    points = Pipeline().build(PsutilSource().read())[0]
+    counts = {dict(p.attrs)["process.state"]: p.value for p in points if p.name == "system.process.count"}
+    assert counts == {"running": 1, "blocked": 1, "sleeping": 2, "stopped": 1, "defunct": 2}

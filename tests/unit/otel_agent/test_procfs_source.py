@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
+from pathlib import Path
 
+from otel_agent.collectors import Pipeline
 from otel_agent.collectors.filters import Filters
 from otel_agent.models import DiskReading
 from otel_agent.sources.procfs import ProcfsSource
@@ -37,7 +40,44 @@ def test_memory_paging_and_process_readings(source: ProcfsSource) -> None:
     assert r.paging.faults_major == 2233
     assert r.paging.faults_minor == 21291753 - 2233
     assert r.processes is not None
-    assert tuple(r.processes) == (3, 1, 24007)
+    assert tuple(r.processes)[:3] == (3, 1, 24007)
+
+
+def _proc_tree(tmp_path: Path, states: dict[str, str]) -> Path:
+    """The checked-in tree plus one /proc/<pid>/stat per entry, with command names that contain ') '."""
+    root = tmp_path / "root"
+    shutil.copytree(FIXTURE_ROOT, root)
+    for pid, letter in states.items():
+        (root / "proc" / pid).mkdir(exist_ok=True)
+        (root / "proc" / pid / "stat").write_text(f"{pid} (odd) {letter} name) {letter} 1 {pid} {pid} 0 -1 4194560 0\n")
+    return root
+
+
+def test_process_states_come_from_every_process_and_running_blocked_from_proc_stat(tmp_path: Path) -> None:
+    states = {"1": "S", "2": "I", "10": "R", "11": "D", "12": "T", "13": "t", "14": "Z", "15": "Z", "16": "X"}
+    source = ProcfsSource(str(_proc_tree(tmp_path, states)), Filters(), stat=FakeStat(FIXTURE_ROOT))
+    r = source.read()
+    assert r.processes is not None
+    assert r.processes.running == 3  # procs_running, not the scan's single R
+    assert r.processes.blocked == 1
+    assert r.processes.states == (("sleeping", 2), ("stopped", 2), ("defunct", 2))
+    points = Pipeline().build(r)[0]
+    counts = {dict(p.attrs)["process.state"]: p.value for p in points if p.name == "system.process.count"}
+    assert counts == {"running": 3, "blocked": 1, "sleeping": 2, "stopped": 2, "defunct": 2}
+    hostmetrics = Pipeline(naming="hostmetrics").build(r)[0]
+    assert {dict(p.attrs)["status"] for p in hostmetrics if p.name == "system.processes.count"} == {
+        "running", "blocked", "sleeping", "stopped", "zombies",
+    }  # fmt: skip
+
+
+def test_process_state_scan_can_be_switched_off(tmp_path: Path) -> None:
+    root = _proc_tree(tmp_path, {"1": "S"})
+    source = ProcfsSource(str(root), Filters(), stat=FakeStat(FIXTURE_ROOT), process_states=False)
+    r = source.read()
+    assert r.processes is not None
+    assert r.processes.states is None
+    states = {dict(p.attrs)["process.state"] for p in Pipeline().build(r)[0] if p.name == "system.process.count"}
+    assert states == {"running", "blocked"}
 
 
 def test_disk_readings_convert_sectors_and_milliseconds(source: ProcfsSource) -> None:

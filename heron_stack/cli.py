@@ -4,6 +4,9 @@ heron up            build/install what is missing, start every service, print UR
 heron down          stop exactly what `heron up` started
 heron status        one line per service
 heron components    one line per component: name, version, path, status
+heron simulate      OTLP metrics of N synthetic hosts (--hosts N), to load the pipeline at fleet scale
+heron doctor        check every service and the data path end to end; say what is wrong and the fix
+heron mail          the messages the local mail sink received
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from heron_stack import components, config, services
+from heron_stack import components, config, services, simulate
+from heron_stack.doctor import doctor_command, timeout_seconds
 from heron_stack.exceptions import ConfigError, HeronStackError
 from heron_stack.stack import Stack
 
@@ -41,8 +45,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     dash.add_argument("--host", help="preview: the host to show (default: the first one reporting)")
     dash.add_argument("--minutes", type=float, default=15, help="preview: how far back to draw (default 15)")
+    mail = sub.add_parser("mail", help="list the messages the local mail sink received (alerts by email)")
+    mail.add_argument("--last", type=int, default=20, metavar="N", help="show the newest N (default 20)")
+    mail.add_argument("--full", action="store_true", help="print each message's text, not only its subject")
     comp = sub.add_parser("components", help="list the real components and where they come from")
     comp.add_argument("--ensure", action="store_true", help="install or build whatever is missing")
+    simulate.add_arguments(sub.add_parser("simulate", help="send the metrics of N synthetic hosts (fleet simulator)"))
+    doctor = sub.add_parser("doctor", help="check every service and the data path; exit 1 when something is wrong")
+    doctor.add_argument("--json", action="store_true", help="print the checks as JSON")
+    doctor.add_argument(
+        "--timeout", type=timeout_seconds, default=30.0, metavar="S", help="bound on the run in seconds (default 30)"
+    )
     return parser
 
 
@@ -51,7 +64,7 @@ def _cmd_up(stack: Stack, only: Sequence[str] | None) -> int:
     for result in results:
         state = "started" if result.started else "already running"
         urls = "  ".join(f"{k}={v}" for k, v in result.urls.items())
-        print(f"{result.name:<11} {state:<16} {urls}")
+        print(f"{result.name:<12} {state:<16} {urls}")
     cfg = stack.config
     print()
     print(f"Prometheus:  {cfg.url('prometheus')}")
@@ -67,6 +80,8 @@ def _cmd_up(stack: Stack, only: Sequence[str] | None) -> int:
         print(f"Load lab:    {cfg.url('loadgen')}")
     if "alert-api" in started:
         print(f"Alerts API:  {cfg.url('alert_api')}/api/alerts/active")
+    if "mailsink" in started:
+        print(f"Mail:        smtp://{cfg.addr('mail')} keeps email alerts in {cfg.state_dir / 'mail'} (`heron mail`)")
     print(f"Logs:        {cfg.state_dir / 'logs'}")
     print("Stop with:   make down")
     return 0
@@ -85,6 +100,21 @@ def _cmd_status(stack: Stack) -> int:
         label = f"running (pid {state.pid})" if state.running else "stopped"
         print(f"{state.name:<11} {label:<22} log: {state.log}")
     return 0 if any_running else 3
+
+
+def _cmd_mail(cfg: config.StackConfig, last: int, full: bool) -> int:
+    from heron_stack.mailsink import read_maildir
+
+    maildir = cfg.state_dir / "mail"
+    mails = read_maildir(maildir)
+    if not mails:
+        print(f"no mail in {maildir} yet (the mail sink runs with `heron up`; alerts wait for their rule's `for`)")
+        return 0
+    for mail in mails[-last:] if last > 0 else mails:
+        print(f"{mail.date}  to {mail.to}  {mail.subject}")
+        if full:
+            print(mail.text.rstrip() + "\n")
+    return 0
 
 
 def _cmd_components(cfg: config.StackConfig, ensure: bool) -> int:
@@ -146,6 +176,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "status": lambda: _cmd_status(stack),
             "dashboards": lambda: _cmd_dashboards(args.action, args.host, args.minutes),
             "components": lambda: _cmd_components(cfg, args.ensure),
+            "mail": lambda: _cmd_mail(cfg, args.last, args.full),
+            "simulate": lambda: simulate.run_command(args),
+            "doctor": lambda: doctor_command(cfg, args.json, args.timeout),
         }
         return commands[args.command]()
     except ConfigError as exc:

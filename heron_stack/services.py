@@ -14,6 +14,7 @@ import yaml
 
 from heron_stack import environment_variables as ev
 from heron_stack.config import StackConfig
+from heron_stack.exceptions import ConfigError
 from heron_stack.runner import Port, ReadyCheck, ServiceSpec
 
 INFRASTRUCTURE = ("redis", "prometheus", "loki", "collector")
@@ -98,8 +99,31 @@ def render_prometheus_config(config: StackConfig, dest: Path) -> None:
     dest.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
 
 
-def collector_env(config: StackConfig) -> dict[str, str]:
+def go_memory_limit(environ: Mapping[str, str]) -> str:
+    """GOMEMLIMIT for the collector: 80 % of memory_limiter's soft limit (limit - spike, as in otel-collector.yaml).
+
+    The Go runtime then collects garbage before the heap reaches the soft limit, so the limiter refuses
+    data only when live data really needs the memory, not because garbage piled up at fleet load.
+    """
+    limit = _mib(environ, "HERON_COLLECTOR_MEMORY_LIMIT_MIB", 400)
+    spike = _mib(environ, "HERON_COLLECTOR_MEMORY_SPIKE_MIB", 100)
+    if spike >= limit:
+        allowed = f"below HERON_COLLECTOR_MEMORY_LIMIT_MIB ({limit})"
+        raise ConfigError("HERON_COLLECTOR_MEMORY_SPIKE_MIB", spike, allowed)
+    return f"{max(32, (limit - spike) * 8 // 10)}MiB"
+
+
+def _mib(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name) or str(default)
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(name, raw, f"a whole number of MiB, at least 1 (default {default})")
+    return int(raw)
+
+
+def collector_env(config: StackConfig, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    environ = os.environ if environ is None else environ
     env = {
+        "GOMEMLIMIT": environ.get("GOMEMLIMIT") or go_memory_limit(environ),
         "HERON_OTLP_GRPC_ENDPOINT": config.addr("otlp_grpc"),
         "HERON_OTLP_HTTP_ENDPOINT": config.addr("otlp_http"),
         "HERON_COLLECTOR_HEALTH_ENDPOINT": config.addr("collector_health"),

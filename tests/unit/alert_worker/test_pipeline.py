@@ -142,9 +142,7 @@ route:
     )
     expanded = expand_receivers(routing, ["console", "telegram", "pager"])
     assert [p.receivers for p in policies_for(expanded, {"severity": "info"})] == [("console", "telegram", "pager")]
-    assert [p.receivers for p in policies_for(expanded, {"severity": "critical"})] == [
-        ("pager", "console", "telegram")
-    ]
+    assert [p.receivers for p in policies_for(expanded, {"severity": "critical"})] == [("pager", "console", "telegram")]
 
 
 def test_shipped_routing_sends_to_every_destination_the_operator_configured():

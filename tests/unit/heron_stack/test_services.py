@@ -72,7 +72,8 @@ def test_local_stack_mails_alerts_to_its_mail_sink_besides_the_console(tmp_path:
     destinations = resolve_destinations(path, environ={})
     mail = destinations.get("local-mail")
     assert (mail.type, getattr(mail, "host", None), getattr(mail, "port", None)) == ("email", "127.0.0.1", 12525)
-    routing = expand_receivers(load_routing(Path(api.env["HERON_ALERTS_ROUTING_FILE"])), list(destinations.destinations))
+    shipped = load_routing(Path(api.env["HERON_ALERTS_ROUTING_FILE"]))
+    routing = expand_receivers(shipped, list(destinations.destinations))
     [policy] = policies_for(routing, {"alertname": "HostHighCpu", "severity": "warning"})
     assert policy.receivers == ("console", "local-mail")
     assert specs["mailsink"].argv[-2:] == ["--maildir", str(tmp_path / "mail")]
@@ -88,3 +89,20 @@ def test_an_operators_destinations_file_replaces_the_local_mail_sink(tmp_path: P
     assert prepare is not None
     prepare()
     assert not (tmp_path / "alerts" / "destinations.yaml").exists()
+
+
+def test_collector_gc_runs_before_the_memory_limiter_refuses_data(tmp_path: Path) -> None:
+    import pytest
+
+    from heron_stack.exceptions import ConfigError
+    from heron_stack.services import collector_env
+
+    cfg = resolve({}, state_dir=tmp_path)
+    assert collector_env(cfg, {})["GOMEMLIMIT"] == "240MiB"  # 80 % of 400 - 100
+    raised = {"HERON_COLLECTOR_MEMORY_LIMIT_MIB": "2000", "HERON_COLLECTOR_MEMORY_SPIKE_MIB": "400"}
+    assert collector_env(cfg, raised)["GOMEMLIMIT"] == "1280MiB"
+    assert collector_env(cfg, {"GOMEMLIMIT": "1GiB"})["GOMEMLIMIT"] == "1GiB"
+    with pytest.raises(ConfigError, match=r"HERON_COLLECTOR_MEMORY_LIMIT_MIB='lots' is not valid: a whole number"):
+        collector_env(cfg, {"HERON_COLLECTOR_MEMORY_LIMIT_MIB": "lots"})
+    with pytest.raises(ConfigError, match="HERON_COLLECTOR_MEMORY_SPIKE_MIB=500 is not valid: below"):
+        collector_env(cfg, {"HERON_COLLECTOR_MEMORY_SPIKE_MIB": "500"})

@@ -385,7 +385,7 @@ def mailsink_spec(config: StackConfig) -> ServiceSpec:
 def heron_specs(config: StackConfig, environ: Mapping[str, str] | None = None) -> dict[str, ServiceSpec]:
     """Heron's own services, run with this Python so they use the project's environment."""
     environ = os.environ if environ is None else environ
-    agent_query = 'max_over_time(system_uptime_seconds{job="otel-agent"}[30s])'
+    agent_query = 'max_over_time(system_uptime_seconds{job="otel-agent", heron_simulated!="true"}[30s])'
     loadgen_port = Port(config.host, config.port("loadgen"), ev.PORT_VARIABLES["loadgen"][0])
     otlp_env = {"OTEL_EXPORTER_OTLP_ENDPOINT": config.url("otlp_http")}
     if config.otlp_token:

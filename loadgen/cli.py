@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -14,7 +15,9 @@ from waitress.server import create_server
 
 from loadgen.config import resolve_config
 from loadgen.exceptions import ConfigError
+from loadgen.instrumentation import Instrumentation
 from loadgen.lab import lab
+from loadgen.telemetry import Telemetry
 
 log = logging.getLogger("loadgen")
 EXIT_CONFIG = 2
@@ -53,7 +56,7 @@ def _on_signal(signum: int, _frame: FrameType | None) -> None:
 
 
 def serve(overrides: dict[str, Any]) -> int:
-    """Resolve config, bind, serve until SIGTERM/SIGINT, then stop every action and clean up."""
+    """Resolve config, start the Heron SDK, bind, serve until SIGTERM/SIGINT, then stop every action and flush."""
     try:
         config = resolve_config(overrides)
     except ConfigError as exc:
@@ -64,11 +67,14 @@ def serve(overrides: dict[str, Any]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
+    sdk = Instrumentation()
+    # Before the app exists, so its first events and logs already go out through Heron's exporters.
+    telemetry = Telemetry.shared() if sdk.start(config, os.environ) else None
     lazy = _LazyApp()
     server: Any = create_server(lazy, host=config.host, port=config.port, threads=config.threads)
     if config.port == 0:
         config = config.model_copy(update={"port": int(server.effective_port)})
-    app = create_app(config)
+    app = create_app(config, telemetry=telemetry)
     lazy.app = app
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
@@ -83,6 +89,7 @@ def serve(overrides: dict[str, Any]) -> int:
         lab(app).shutdown()
         server.close()
         log.info("loadgen stopped")
+        sdk.shutdown()
     return code
 
 

@@ -18,6 +18,7 @@ from loadgen.actions.registry import ActionFactory, default_factories
 from loadgen.budget import Budget, check_admission, memory_budget
 from loadgen.events import EventLog, iso, utc_now
 from loadgen.exceptions import LimitExceeded, NotFound
+from loadgen.instrumentation import capture_exception
 from loadgen.memory_probe import available_memory
 from loadgen.telemetry import ActionGauge
 
@@ -188,6 +189,7 @@ class Engine:
         try:
             record.action.run(record.stop)
         except Exception as exc:
+            capture_exception(exc)
             log.exception("action %s failed", record.id)
             record.error = f"{type(exc).__name__}: {exc}"
         with self._lock:

@@ -68,3 +68,6 @@ HERON_LOADGEN_GRAFANA_URL = "HERON_LOADGEN_GRAFANA_URL"
 
 HERON_LOADGEN_THREADS = "HERON_LOADGEN_THREADS"
 """WSGI server worker threads (default 16)."""
+
+HERON_HEALTH_ROUTES = "HERON_HEALTH_ROUTES"
+"""Heron SDK: comma-separated paths kept out of spans and metrics; loadgen's default is `/api/health`."""

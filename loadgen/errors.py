@@ -10,6 +10,7 @@ from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 
 from loadgen.exceptions import RequestRejected
+from loadgen.instrumentation import capture_exception
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
@@ -102,5 +103,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
+        # The catch-all answers before Flask's own error path, so hand the error to Heron here.
+        capture_exception(exc)
         log.exception("unexpected error on %s %s", request.method, request.path)
         return error_response(500, "internal_error", "an unexpected error occurred; see the loadgen log")

@@ -1,6 +1,8 @@
 """OpenTelemetry for loadgen: events as OTLP log records, action metrics, standard OTEL_* configuration.
 
-Uses the plain OpenTelemetry API/SDK with provider instances (no globals), so tests can build many apps.
+`loadgen serve` records through the process-wide providers the Heron SDK installs (`Telemetry.shared`), so
+one set of exporters carries loadgen's metrics and events next to its server spans and logs. Apps built
+without the SDK (tests, a host without `heron-sdk`) get private provider instances, so tests can build many.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from opentelemetry import _logs, metrics
 from opentelemetry._logs import SeverityNumber
 from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.sdk._logs import LoggerProvider, LogRecordProcessor
@@ -46,7 +49,11 @@ Snapshot = Callable[[], Sequence[ActionGauge]]
 
 
 class Telemetry:
-    """Metrics and event logs of one loadgen app. Implements the actions' `Recorder`."""
+    """Metrics and event logs of one loadgen app. Implements the actions' `Recorder`.
+
+    The constructor builds private providers (readers and processors injectable for tests); `shared` records
+    through the global providers instead and leaves flushing them to their owner.
+    """
 
     def __init__(
         self,
@@ -56,14 +63,28 @@ class Telemetry:
         trace_export: bool = False,
     ) -> None:
         resource = Resource.create({"service.name": service_name})
-        self.trace_export = trace_export
-        self.meter_provider = MeterProvider(resource=resource, metric_readers=list(metric_readers))
-        self.logger_provider = LoggerProvider(resource=resource)
+        meter_provider = MeterProvider(resource=resource, metric_readers=list(metric_readers))
+        logger_provider = LoggerProvider(resource=resource)
         for processor in log_processors:
-            self.logger_provider.add_log_record_processor(processor)
-        self._logger = self.logger_provider.get_logger("loadgen.events")
+            logger_provider.add_log_record_processor(processor)
+        self._owned: tuple[MeterProvider, LoggerProvider] | None = (meter_provider, logger_provider)
+        self._setup(meter_provider, logger_provider, trace_export)
+
+    @classmethod
+    def shared(cls, trace_export: bool = True) -> Telemetry:
+        """Record through the global meter and logger providers (installed by `heron.init`); never shut them."""
+        telemetry = cls.__new__(cls)
+        telemetry._owned = None
+        telemetry._setup(metrics.get_meter_provider(), _logs.get_logger_provider(), trace_export)
+        return telemetry
+
+    def _setup(
+        self, meter_provider: metrics.MeterProvider, logger_provider: _logs.LoggerProvider, trace_export: bool
+    ) -> None:
+        self.trace_export = trace_export
+        self._logger = logger_provider.get_logger("loadgen.events")
         self._snapshot: Snapshot = lambda: ()
-        meter = self.meter_provider.get_meter("loadgen")
+        meter = meter_provider.get_meter("loadgen")
         self._disk_ops = meter.create_counter("loadgen.disk.operations", unit="{operation}")
         self._disk_bytes = meter.create_counter("loadgen.disk.io", unit="By")
         self._requests = meter.create_counter("loadgen.traffic.requests", unit="{request}")
@@ -128,10 +149,17 @@ class Telemetry:
             self._latency.record(latency, {"http.request.method": "GET"})
 
     def shutdown(self, timeout_millis: int = 2000) -> None:
-        """Flush and stop exporters, bounded so a dead collector cannot hang shutdown."""
-        self.meter_provider.shutdown(timeout_millis=timeout_millis)
-        self.logger_provider.force_flush(timeout_millis)
-        self.logger_provider.shutdown()
+        """Flush and stop private exporters, bounded so a dead collector cannot hang shutdown.
+
+        Shared providers are left alone: `heron.shutdown` flushes them after the last event.
+        """
+        self._snapshot = lambda: ()
+        if self._owned is None:
+            return
+        meter_provider, logger_provider = self._owned
+        meter_provider.shutdown(timeout_millis=timeout_millis)
+        logger_provider.force_flush(timeout_millis)
+        logger_provider.shutdown()
 
     def _active(self, _options: CallbackOptions) -> Iterable[Observation]:
         counts: dict[str, int] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping
@@ -40,14 +41,16 @@ class Server:
         return pids
 
 
-def start_server(disk_dir: Path, env: Mapping[str, str] | None = None) -> Server:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "loadgen.cli", "serve", "--port", "0", "--disk-dir", str(disk_dir)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=clean_env(dict(env or {})),
-    )
+def start_server(disk_dir: Path, env: Mapping[str, str] | None = None, stderr_path: Path | None = None) -> Server:
+    with contextlib.ExitStack() as files:
+        stderr = files.enter_context(stderr_path.open("w")) if stderr_path is not None else subprocess.DEVNULL
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "loadgen.cli", "serve", "--port", "0", "--disk-dir", str(disk_dir)],
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            env=clean_env(dict(env or {})),
+        )
     assert proc.stdout is not None
     line = proc.stdout.readline()
     assert "listening on" in line, f"loadgen did not start: {line!r}"
@@ -73,8 +76,10 @@ def stop_server(server: Server) -> None:
 def make_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     started: list[Server] = []
 
-    def make(env: Mapping[str, str] | None = None, disk_dir: Path | None = None) -> Server:
-        server = start_server(disk_dir or tmp_path, env)
+    def make(
+        env: Mapping[str, str] | None = None, disk_dir: Path | None = None, stderr_path: Path | None = None
+    ) -> Server:
+        server = start_server(disk_dir or tmp_path, env, stderr_path)
         started.append(server)
         return server
 

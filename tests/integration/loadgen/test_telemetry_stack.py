@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import Callable
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.helpers import loki_query, prom_query, wait_for
-from tests.integration.loadgen.conftest import Server
+from tests.integration.loadgen.conftest import Server, stop_server
 
 pytestmark = pytest.mark.integration
 
@@ -75,3 +78,100 @@ def test_action_metrics_and_events_reach_the_stack(stack: Any, make_server: Call
         )
         lines = [line for s in streams for _, line in s["values"]]
         assert any("cpu-stress started" in line for line in lines)
+
+
+def _loki_lines(stack: Any, logql: str, started_ns: int) -> list[tuple[dict[str, str], str]]:
+    streams = loki_query(stack.loki_url, logql, started_ns, time.time_ns() + 10**9)
+    return [(s["stream"], line) for s in streams for _, line in s["values"]]
+
+
+def test_serve_is_instrumented_with_heron(stack: Any, make_server: Callable[..., Server]) -> None:
+    run = uuid.uuid4().hex[:12]
+    started_ns = time.time_ns()
+    server = make_server(
+        {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": stack.otlp_http_endpoint,
+            "OTEL_METRIC_EXPORT_INTERVAL": "1000",
+            "OTEL_RESOURCE_ATTRIBUTES": f"heron.test.run={run}",
+        }
+    )
+    mine = f'service_name="heron-loadgen",heron_test_run="{run}"'
+    trace_id = uuid.uuid4().hex
+    with server.api() as api:
+        cpu = {"target_percent": 20, "duration_seconds": 3, "cores": 1}
+        traceparent = f"00-{trace_id}-{uuid.uuid4().hex[:16]}-01"
+        assert api.post("/api/actions/cpu-stress", json=cpu, headers={"traceparent": traceparent}).status_code == 201
+        traffic = {"requests_per_sec": 20, "duration_seconds": 2, "endpoints": ["/api/demo/ok"]}
+        assert api.post("/api/actions/traffic", json=traffic).status_code == 201
+
+    def series(query: str) -> list[dict[str, Any]]:
+        return prom_query(stack.prometheus_url, query)
+
+    # Server spans and the request histogram come from the SDK's Flask integration, for every route.
+    def served_routes() -> set[str]:
+        found = series(f"http_server_request_duration_seconds_count{{{mine}}} > 0")
+        return {s["metric"].get("http_route", "") for s in found}
+
+    expected = {"/api/actions/cpu-stress", "/api/demo/ok"}
+    routes = wait_for(
+        lambda: served_routes() >= expected or None, timeout=60, what="http.server.request.duration by route"
+    )
+    assert routes
+    assert not series(f'http_server_request_duration_seconds_count{{{mine},http_route="/api/health"}}')
+    # loadgen's own instruments ride the same exporters: every series the Load lab dashboard reads.
+    for query in (
+        f'loadgen_traffic_requests_total{{{mine},outcome="ok"}} > 0',
+        f"http_client_request_duration_seconds_bucket{{{mine}}} > 0",
+        f'loadgen_actions_active{{{mine},loadgen_action_type="cpu-stress"}}',
+        f"loadgen_cpu_target_ratio{{{mine}}}",
+        f"loadgen_memory_allocated_bytes{{{mine}}}",
+    ):
+        assert wait_for(partial(series, query), timeout=60, what=query)
+
+    # The event logged while handling the request carries the caller's trace id.
+    traced = f'{{service_name="heron-loadgen"}} | heron_test_run="{run}" | trace_id="{trace_id}"'
+    lines = wait_for(lambda: _loki_lines(stack, traced, started_ns), timeout=60, what="traced event log in Loki")
+    assert any("cpu-stress started" in line for _, line in lines)
+    python_logs = f'{{service_name="heron-loadgen"}} | heron_test_run="{run}" |= "loadgen listening on"'
+    assert wait_for(lambda: _loki_lines(stack, python_logs, started_ns), timeout=60, what="Python log in Loki")
+
+    # SIGTERM: the shutdown event is emitted after the actions stop and still reaches Loki before exit.
+    stop_server(server)
+    assert server.proc.returncode == 0
+    shutdown = f'{{service_name="heron-loadgen"}} | heron_test_run="{run}" | event_type="loadgen_shutdown"'
+    assert wait_for(lambda: _loki_lines(stack, shutdown, started_ns), timeout=60, what="shutdown event in Loki")
+
+
+def test_serve_without_the_sdk_warns_and_keeps_its_own_telemetry(
+    stack: Any, make_server: Callable[..., Server], tmp_path: Path
+) -> None:
+    # A `heron` package that cannot be imported stands in for a host without heron-sdk.
+    blocker = tmp_path / "no-sdk" / "heron"
+    blocker.mkdir(parents=True)
+    (blocker / "__init__.py").write_text("raise ImportError('heron-sdk is not installed here')\n")
+    service = f"loadgen-nosdk-{uuid.uuid4().hex[:8]}"
+    stderr = tmp_path / "stderr.log"
+    server = make_server(
+        {
+            "PYTHONPATH": os.pathsep.join([str(blocker.parent), *filter(None, [os.environ.get("PYTHONPATH")])]),
+            "OTEL_EXPORTER_OTLP_ENDPOINT": stack.otlp_http_endpoint,
+            "OTEL_SERVICE_NAME": service,
+            "OTEL_METRIC_EXPORT_INTERVAL": "1000",
+        },
+        disk_dir=tmp_path,
+        stderr_path=stderr,
+    )
+    warnings = [line for line in stderr.read_text().splitlines() if "WARNING" in line]
+    assert len(warnings) == 1
+    assert "heron-sdk is not installed" in warnings[0]
+    assert "pip install ./sdk" in warnings[0]
+    with server.api() as api:
+        assert api.post("/api/actions/traffic", json={"requests_per_sec": 20, "duration_seconds": 2}).status_code == 201
+    assert wait_for(
+        lambda: prom_query(stack.prometheus_url, f'loadgen_traffic_requests_total{{service_name="{service}"}} > 0'),
+        timeout=60,
+        what="loadgen's own traffic counter",
+    )
+    assert not prom_query(
+        stack.prometheus_url, f'http_server_request_duration_seconds_count{{service_name="{service}"}}'
+    )

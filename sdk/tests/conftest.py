@@ -37,7 +37,7 @@ class _Recorder(BaseHTTPRequestHandler):
         hang = self.server.hang  # type: ignore[attr-defined]
         if hang is not None:
             hang.wait(30)  # a collector that accepts and never answers
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.server.bodies.append(self.rfile.read(int(self.headers.get("Content-Length") or 0)))  # type: ignore[attr-defined]
         self._answer()
 
     def _answer(self) -> None:
@@ -54,10 +54,12 @@ class _Recorder(BaseHTTPRequestHandler):
 def http_server() -> Iterator[ThreadingHTTPServer]:
     """A loopback HTTP server.
 
-    `.seen` lists each request's path and lower-cased headers; `.hang` (an Event) stalls POSTs until set.
+    `.seen` lists each request's path and lower-cased headers, `.bodies` each POST body; `.hang` (an Event)
+    stalls POSTs until set.
     """
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
     server.seen = []  # type: ignore[attr-defined]
+    server.bodies = []  # type: ignore[attr-defined]
     server.hang = None  # type: ignore[attr-defined]
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)

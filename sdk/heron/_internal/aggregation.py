@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from time import time_ns
 from typing import Any
 
@@ -25,7 +25,7 @@ from opentelemetry.sdk.metrics.export import (
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
-SeriesKey = tuple[tuple[str, Any], ...]
+SeriesKey = Hashable
 
 
 class _Series:
@@ -42,8 +42,18 @@ class _Series:
 class FastHistogram:
     """Cumulative explicit-bucket histogram series keyed by a tuple of attribute pairs."""
 
-    def __init__(self, name: str, unit: str, description: str, bounds: Sequence[float], scope: str) -> None:
+    def __init__(
+        self,
+        name: str,
+        unit: str,
+        description: str,
+        bounds: Sequence[float],
+        scope: str,
+        labels: Callable[[Any], Mapping[str, Any]] = dict,
+    ) -> None:
+        """`labels` turns a series key into its attributes at export; by default keys are attribute pairs."""
         self.name, self.unit, self.description = name, unit, description
+        self.labels = labels
         self.bounds = tuple(bounds)
         self.scope = InstrumentationScope(scope)
         self._lock = threading.Lock()
@@ -76,7 +86,7 @@ class FastHistogram:
         with self._lock:
             points = [
                 HistogramDataPoint(
-                    attributes=dict(key),
+                    attributes=dict(self.labels(key)),
                     start_time_unix_nano=self._start_ns,
                     time_unix_nano=now,
                     count=series.count,

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from opentelemetry.exporter.otlp.common._exporter_metrics import NoOpExporterMetrics
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk._logs import ReadableLogRecord
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult, MetricsData
@@ -16,6 +19,9 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from heron._internal.aggregation import with_fast_histograms
 from heron._internal.guard import internal_errors, report_internal_error
 from heron._internal.scrub import Scrubber
+from heron._internal.spanwire import SpanEncoder
+
+_logger = logging.getLogger(__name__)
 
 
 class ExportCounts:
@@ -61,6 +67,10 @@ class _Guarded:
 
 
 class GuardedSpanExporter(_Guarded, SpanExporter):
+    def __init__(self, factory: Callable[[], Any], scrubber: Scrubber | None) -> None:
+        super().__init__(factory, scrubber)
+        self._encoder = SpanEncoder(scrubber)
+
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         if self.closed:
             self.counts.refuse(len(spans))
@@ -68,8 +78,7 @@ class GuardedSpanExporter(_Guarded, SpanExporter):
         self.counts.begin(len(spans))
         result = SpanExportResult.FAILURE
         try:
-            batch = [scrub_span(span, self.scrubber) for span in spans] if self.scrubber else spans
-            result = self.inner.export(batch)
+            result = self._send(spans)
         except Exception as exc:
             report_internal_error("span export", exc)
         finally:
@@ -81,6 +90,25 @@ class GuardedSpanExporter(_Guarded, SpanExporter):
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return True
+
+    def _send(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        """Scrub and export. OTLP/HTTP goes through the exporter's own client, encoded and scrubbed by
+        Heron's faster span encoder; any other exporter gets scrubbed copies."""
+        inner = self.inner
+        client = getattr(inner, "_client", None)
+        # The exporter's self-metrics (OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED) are recorded in its export().
+        own_metrics = type(getattr(inner, "_metrics", None)) is not NoOpExporterMetrics
+        if type(inner) is not OTLPSpanExporter or client is None or own_metrics:
+            batch = [scrub_span(span, self.scrubber) for span in spans] if self.scrubber else spans
+            return inner.export(batch)  # type: ignore[no-any-return]
+        if inner._shutdown:  # the exporter's own state, as its export() checks it
+            return SpanExportResult.FAILURE
+        data = self._encoder.encode(spans)
+        limit = inner._max_request_size
+        if limit > 0 and len(data) > limit:
+            _logger.warning("Dropping span batch: %d bytes exceeds max_request_size %d bytes.", len(data), limit)
+            return SpanExportResult.FAILURE
+        return SpanExportResult.SUCCESS if client.export(data).success else SpanExportResult.FAILURE
 
 
 class GuardedLogExporter(_Guarded, LogRecordExporter):
@@ -152,9 +180,12 @@ class GuardedMetricExporter(MetricExporter):
 
 def scrub_span(span: ReadableSpan, scrubber: Scrubber) -> ReadableSpan:
     """The span itself when clean, else a copy with secrets redacted."""
-    attributes = scrubber.attributes(span.attributes)
-    events = [_scrub_event(event, scrubber) for event in span.events]
-    if attributes is None and all(new is old for new, old in zip(events, span.events, strict=True)):
+    # The span's own mapping: the public property wraps it in a proxy that iterates through the ABC.
+    raw = span._attributes
+    attributes = scrubber.attributes(getattr(raw, "_dict", raw))
+    original_events = span.events
+    events = [_scrub_event(event, scrubber) for event in original_events]
+    if attributes is None and all(new is old for new, old in zip(events, original_events, strict=True)):
         return span
     return ReadableSpan(
         name=span.name,

@@ -21,6 +21,7 @@ DEFAULT_KEY_PATTERNS = (
 )
 # user:password@ in any URL; the user stays, the password goes.
 _URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<pw>[^@/\s]+)@")
+_VERDICT_LIMIT = 4096
 _SAFE_KEYS = frozenset({"http.request.header.content-type", "url.path", "http.route"})
 
 
@@ -36,13 +37,23 @@ class Scrubber:
             rf"(?P<key>[\w.-]*(?:{names})[\w.-]*)(?P<sep>[\"']?\s*[=:]\s*[\"']?)(?P<value>(?:(?:bearer|basic|token|digest)\s+)?[^\s&,;\"']+)",
             re.IGNORECASE,
         )
+        self._verdicts: dict[str, bool] = {}
 
     def secret_key(self, key: str) -> bool:
         """True when values under `key` are secrets."""
-        return key not in _SAFE_KEYS and self._key.search(key) is not None
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            verdict = key not in _SAFE_KEYS and self._key.search(key) is not None
+            if len(self._verdicts) >= _VERDICT_LIMIT:  # keys are few; a flood of distinct ones is not cached
+                self._verdicts.clear()
+            self._verdicts[key] = verdict
+        return verdict
 
     def text(self, value: str) -> str:
         """Redact URL credentials and key=value secrets inside a string."""
+        # Both patterns need a ":" or "=" (URL credentials: "://"): most values have neither.
+        if ":" not in value and "=" not in value:
+            return value
         if "://" in value:
             value = _URL_CREDENTIALS.sub(rf"\g<scheme>\g<user>:{REDACTED}@", value)
         if self._pair.search(value) is None:
@@ -61,10 +72,17 @@ class Scrubber:
         """A scrubbed copy, or None when nothing needed scrubbing."""
         if not attributes:
             return None
-        changed = False
-        result: dict[str, Any] = {}
-        for key, value in attributes.items():
-            new = REDACTED if self.secret_key(key) and value not in (None, "") else self.value(value)
-            changed = changed or new != value
-            result[key] = new
-        return result if changed else None
+        items = list(attributes.items())
+        for index, (key, value) in enumerate(items):
+            new = self.pair_value(key, value)
+            if new != value:  # the first change: copy, then scrub the rest into the copy
+                result = dict(items[:index])
+                result[key] = new
+                for rest_key, rest_value in items[index + 1 :]:
+                    result[rest_key] = self.pair_value(rest_key, rest_value)
+                return result
+        return None
+
+    def pair_value(self, key: str, value: Any) -> Any:
+        """The value to keep under `key`: redacted for a secret key, else scrubbed as text."""
+        return REDACTED if self.secret_key(key) and value not in (None, "") else self.value(value)

@@ -7,6 +7,7 @@ streamed bodies are not timed.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
@@ -15,12 +16,13 @@ from typing import Any
 
 from opentelemetry import context, propagate, trace
 from opentelemetry.propagators.textmap import Getter
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import Status, StatusCode
 
 from heron._internal import env, proxies
 from heron._internal.aggregation import FastHistogram, register
 from heron._internal.config import HeronConfig
 from heron._internal.errors import record_exception
+from heron._internal.fastspan import ServerSpan, start_server_span
 from heron._internal.fingerprint import exception_type_name
 from heron._internal.guard import report_internal_error
 from heron._internal.version import VERSION
@@ -42,12 +44,13 @@ class _EnvironGetter(Getter[dict[str, Any]]):
 class _Request:
     """Per-request state; the span starts once routing is known, so it is created with its final name."""
 
-    __slots__ = ("environ", "error", "method", "route", "span", "start_ns", "status", "token")
+    __slots__ = ("environ", "error", "method", "route", "scheme", "span", "start_ns", "status", "token")
 
     def __init__(self, environ: dict[str, Any]) -> None:
         self.environ = environ
         method = environ.get("REQUEST_METHOD", "GET")
         self.method = method if method in _METHODS else "_OTHER"
+        self.scheme: str = environ.get("wsgi.url_scheme", "http")
         self.start_ns = time_ns()
         self.route: str | None = None
         self.status = 0
@@ -65,15 +68,6 @@ _CUSTOM_PROPAGATORS = os.environ.get(env.OTEL_PROPAGATORS, "tracecontext,baggage
 }
 _current: ContextVar[_Request | None] = ContextVar("heron_flask_request", default=None)
 _tracer = proxies.TRACER_PROVIDER.get_tracer("heron.flask", VERSION)
-_duration = register(
-    FastHistogram(
-        "http.server.request.duration",
-        unit="s",
-        description="Duration of HTTP server requests.",
-        bounds=DURATION_BUCKETS,
-        scope="heron.flask",
-    )
-)
 
 
 class FlaskIntegration:
@@ -134,58 +128,83 @@ def _start_span(request: _Request) -> None:
         return
     try:
         environ = request.environ
+        method, route = request.method, request.route
         attributes: dict[str, Any] = {
-            "http.request.method": request.method,
+            "http.request.method": method,
             "url.path": environ.get("PATH_INFO") or "/",
-            "url.scheme": environ.get("wsgi.url_scheme", "http"),
+            "url.scheme": request.scheme,
         }
-        name = request.method
-        if request.route is not None:
-            attributes["http.route"] = request.route
-            name = f"{request.method} {request.route}"
+        if route is not None:
+            attributes["http.route"] = route
+            name = _span_name(method, route)
+        else:
+            name = method
         # Without any propagation header there is nothing to extract: skip the propagators' work.
-        parent = propagate.extract(environ, getter=_GETTER) if _has_context(environ) else None
-        span = _tracer.start_span(name, parent, SpanKind.SERVER, attributes, start_time=request.start_ns)
-        request.span = span
+        has_context = _CUSTOM_PROPAGATORS or "HTTP_TRACEPARENT" in environ or "HTTP_BAGGAGE" in environ
+        parent = propagate.extract(environ, getter=_GETTER) if has_context else None
+        span = request.span = start_server_span(_tracer, name, parent, attributes, request.start_ns)
         request.token = context.attach(trace.set_span_in_context(span, parent))
     except Exception as exc:
         report_internal_error("flask request start", exc)
 
 
-def _has_context(environ: dict[str, Any]) -> bool:
-    return "HTTP_TRACEPARENT" in environ or "HTTP_BAGGAGE" in environ or _CUSTOM_PROPAGATORS
+@functools.lru_cache(maxsize=1024)
+def _span_name(method: str, route: str) -> str:
+    return f"{method} {route}"
 
 
 def _finish(request: _Request) -> None:
     try:
-        _start_span(request)
+        if request.span is None:
+            _start_span(request)
         span = request.span
         if request.token is not None:
             context.detach(request.token)  # type: ignore[arg-type]
         elapsed = (time_ns() - request.start_ns) / 1e9
         status, error = request.status, request.error
-        error_type = (error or str(status)) if status >= 500 or error else None
+        error_type = (error or str(status)) if error or status >= 500 else None
         if span is not None:
-            if error_type is not None:
-                span.set_attributes({"http.response.status_code": status, "error.type": error_type})
-                span.set_status(Status(StatusCode.ERROR))
-            elif status:
-                span.set_attribute("http.response.status_code", status)
-            span.end()
-        # Attribute order is fixed, so equal requests share one series key.
-        key: list[tuple[str, Any]] = [
-            ("http.request.method", request.method),
-            ("url.scheme", request.environ.get("wsgi.url_scheme", "http")),
-        ]
-        if request.route is not None:
-            key.append(("http.route", request.route))
-        if status:
-            key.append(("http.response.status_code", status))
-        if error_type is not None:
-            key.append(("error.type", error_type))
-        _duration.record(elapsed, tuple(key))
+            _end_span(span, status, error_type)
+        _duration.record(elapsed, (request.method, request.scheme, request.route, status, error_type))
     except Exception as exc:
         report_internal_error("flask request finish", exc)
+
+
+def _duration_labels(key: tuple[str, str, str | None, int, str | None]) -> dict[str, Any]:
+    """A duration series key as attributes, in a fixed order."""
+    method, scheme, route, status, error_type = key
+    labels: dict[str, Any] = {"http.request.method": method, "url.scheme": scheme}
+    if route is not None:
+        labels["http.route"] = route
+    if status:
+        labels["http.response.status_code"] = status
+    if error_type is not None:
+        labels["error.type"] = error_type
+    return labels
+
+
+def _end_span(span: trace.Span, status: int, error_type: str | None) -> None:
+    if error_type is not None:
+        span.set_attributes({"http.response.status_code": status, "error.type": error_type})
+        span.set_status(Status(StatusCode.ERROR))
+    elif status and isinstance(span, ServerSpan):
+        span.end_with_status_code(status)
+        return
+    elif status:
+        span.set_attribute("http.response.status_code", status)
+    span.end()
+
+
+_duration = register(
+    FastHistogram(
+        "http.server.request.duration",
+        unit="s",
+        description="Duration of HTTP server requests.",
+        bounds=DURATION_BUCKETS,
+        scope="heron.flask",
+        labels=_duration_labels,
+    )
+)
 
 
 def _make_dispatch(original: Callable[..., Any]) -> Callable[..., Any]:

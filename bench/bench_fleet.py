@@ -7,8 +7,8 @@ the simulator had accepted with the samples stored in Prometheus, reads the coll
 (refused / failed points), samples collector and Prometheus CPU and RSS, and evaluates the default rule
 pack over the fleet with Heron's alert engine. Peer: Prometheus' own rule manager evaluating the same
 rule files in the same run (its /api/v1/rules evaluationTime).
-Default run (about 4 minutes): 1,000 hosts with the collector's default 400 MiB memory limit, then 1,000
-and 1,500 hosts with 1,500 MiB; --long tries 250 to 2,000 and 1,500 to 3,000 hosts.
+Default run (about 4 minutes): 1,000, 1,500 and 2,000 hosts with the collector's default config (400 MiB
+memory limit); --long tries 250 to 2,000 hosts by default and 1,500 to 3,000 hosts with 1,500 MiB.
 Writes docs/benchmarks/fleet.md and docs/img/bench_fleet.png.
 """
 
@@ -405,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.long:
         plan = [(n, None) for n in (250, 500, 750, 1000, 1500, 2000)] + [(n, 1500) for n in (1500, 2000, 3000)]
     else:
-        plan = [(1000, None), (1000, 1500), (1500, 1500)]
+        plan = [(1000, None), (1500, None), (2000, None)]
     cycles = 6 if args.long else 3
     rows = []
     with tempfile.TemporaryDirectory(prefix="heron-bench-fleet-") as tmp:

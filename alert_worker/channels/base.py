@@ -14,11 +14,13 @@ class SendContext:
     """What the delivery layer knows about a destination beyond its static config.
 
     `previous_remote_id` is the id of the message sent when this alert group fired (Telegram
-    edits it on resolve); `overrides` holds persisted corrections such as a migrated chat id.
+    edits it on resolve); `overrides` holds persisted corrections such as a migrated chat id;
+    `progress` is what an earlier attempt of this notification already delivered (see TransientError).
     """
 
     previous_remote_id: str | None = None
     overrides: Mapping[str, str] = field(default_factory=dict)
+    progress: str | None = None
 
 
 @dataclass(frozen=True)

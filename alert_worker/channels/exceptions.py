@@ -14,12 +14,15 @@ class ChannelError(Exception):
 class TransientError(ChannelError):
     """The same message may succeed later (5xx, 429, SMTP 4xx, network trouble).
 
-    `retry_after` is the wait the remote asked for, in seconds, when it named one.
+    `retry_after` is the wait the remote asked for, in seconds, when it named one. `progress` records
+    what was delivered before the failure (e.g. the first parts of a split message); the next attempt
+    gets it back in `SendContext.progress` and continues from there instead of repeating it.
     """
 
-    def __init__(self, reason: str, *, retry_after: float | None = None) -> None:
+    def __init__(self, reason: str, *, retry_after: float | None = None, progress: str | None = None) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
+        self.progress = progress
 
 
 class PermanentError(ChannelError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -98,25 +99,40 @@ class TelegramChannel:
         broken = status in (401, 403, 404) or any(s in description.lower() for s in _BROKEN_400)
         raise PermanentError(detail, destination_broken=broken)
 
-    def _send_parts(self, chat_id: str, parts: list[str], html: bool) -> list[str]:
-        ids: list[str] = []
-        for part in parts:
+    def _send_parts(self, chat_id: str, parts: list[str], html: bool, done: list[str]) -> list[str]:
+        """Send `parts` after the ones already `done` (message ids of an earlier attempt of this job).
+
+        A failure part-way raises TransientError carrying the ids sent so far, so the retry continues
+        with the next part instead of repeating the first ones.
+        """
+        ids = list(done)
+        mode = "html" if html else "plain"
+        for part in parts[len(ids) :]:
             payload: dict[str, Any] = {"chat_id": chat_id, "text": part, "disable_notification": self._silent}
             payload["link_preview_options"] = {"is_disabled": True}
             if html:
                 payload["parse_mode"] = "HTML"
-            result = self._call("sendMessage", payload)
+            try:
+                result = self._call("sendMessage", payload)
+            except TransientError as exc:
+                if not ids:
+                    raise
+                progress = json.dumps({"mode": mode, "ids": ids})
+                raise TransientError(str(exc), retry_after=exc.retry_after, progress=progress) from exc
             ids.append(str(result.get("message_id", "")))
         return ids
 
-    def _deliver(self, chat_id: str, html_text: str) -> list[str]:
-        parts = limit_parts(split_html(html_text), self._max_parts, MAX_MESSAGE)
-        try:
-            return self._send_parts(chat_id, parts, html=True)
-        except _BadMarkup as exc:
-            log.warning("telegram rejected the HTML markup (%s); sending as plain text", exc)
-            plain = limit_parts(split_plain(strip_html(html_text)), self._max_parts, MAX_MESSAGE, plain=True)
-            return self._send_parts(chat_id, plain, html=False)
+    def _deliver(self, chat_id: str, html_text: str, progress: str | None) -> list[str]:
+        mode, done = _parse_progress(progress)
+        if mode != "plain":
+            parts = limit_parts(split_html(html_text), self._max_parts, MAX_MESSAGE)
+            try:
+                return self._send_parts(chat_id, parts, html=True, done=done)
+            except _BadMarkup as exc:
+                log.warning("telegram rejected the HTML markup (%s); sending as plain text", exc)
+                done = []  # parts sent as HTML before the rejection stay; plain text starts over
+        plain = limit_parts(split_plain(strip_html(html_text)), self._max_parts, MAX_MESSAGE, plain=True)
+        return self._send_parts(chat_id, plain, html=False, done=done)
 
     def _try_edit(self, chat_id: str, message_id: str, html_text: str) -> bool:
         parts = split_html(html_text)
@@ -141,10 +157,23 @@ class TelegramChannel:
                 editable = self._edit_on_resolve and job.status == "resolved" and previous and previous.isdigit()
                 if editable and previous and self._try_edit(chat_id, previous, html_text):
                     return SendResult(remote_id=previous, detail="edited", updates=updates)
-                ids = self._deliver(chat_id, html_text)
+                ids = self._deliver(chat_id, html_text, ctx.progress)
                 return SendResult(remote_id=ids[0] if ids else "", detail=f"{len(ids)} message(s)", updates=updates)
             except _Migrated as migrated:
                 log.warning("telegram chat %s migrated to %s; using the new id", chat_id, migrated.chat_id)
                 chat_id = migrated.chat_id
                 updates["chat_id"] = chat_id
         raise PermanentError(f"telegram: chat id kept migrating (last {chat_id})")
+
+
+def _parse_progress(progress: str | None) -> tuple[str, list[str]]:
+    """(mode, message ids already sent) from an earlier attempt's progress; nothing sent when unreadable."""
+    if not progress:
+        return "html", []
+    try:
+        data = json.loads(progress)
+        mode, ids = str(data["mode"]), [str(i) for i in data["ids"]]
+    except (ValueError, KeyError, TypeError):
+        log.warning("telegram: ignoring unreadable progress %r of an earlier attempt", progress[:80])
+        return "html", []
+    return (mode if mode in {"html", "plain"} else "html"), ids

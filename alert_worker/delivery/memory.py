@@ -130,6 +130,7 @@ class InMemoryDestinationState:
     def __init__(self) -> None:
         self._overrides: dict[str, dict[str, str]] = {}
         self._remote: dict[tuple[str, str], str] = {}
+        self._progress: dict[tuple[str, str], str] = {}
         self._health: dict[str, Health] = {}
 
     def overrides(self, destination: str) -> dict[str, str]:
@@ -144,6 +145,12 @@ class InMemoryDestinationState:
     def save_remote_id(self, destination: str, group_key: str, remote_id: str, ttl: float) -> None:
         if remote_id:
             self._remote[(destination, group_key)] = remote_id
+
+    def progress(self, destination: str, key: str) -> str | None:
+        return self._progress.get((destination, key))
+
+    def save_progress(self, destination: str, key: str, progress: str, ttl: float) -> None:
+        self._progress[(destination, key)] = progress
 
     def health(self, destination: str) -> Health:
         return self._health.get(destination, Health(healthy=True))

@@ -139,11 +139,14 @@ class DeliveryService:
         ctx = SendContext(
             previous_remote_id=self.state.remote_id(dest, job.group_key) if job.status == "resolved" else None,
             overrides=self.state.overrides(dest),
+            progress=self.state.progress(dest, job.idempotency_key),
         )
         started = time.perf_counter()
         try:
             result = channel.send(job, ctx)
         except TransientError as exc:
+            if exc.progress is not None:
+                self.state.save_progress(dest, job.idempotency_key, exc.progress, self.policy.retention)
             return self._transient(job, attempts, exc)
         except PermanentError as exc:
             if exc.destination_broken:

@@ -23,6 +23,8 @@ class DestinationState(Protocol):
     def save_overrides(self, destination: str, updates: dict[str, str]) -> None: ...
     def remote_id(self, destination: str, group_key: str) -> str | None: ...
     def save_remote_id(self, destination: str, group_key: str, remote_id: str, ttl: float) -> None: ...
+    def progress(self, destination: str, key: str) -> str | None: ...
+    def save_progress(self, destination: str, key: str, progress: str, ttl: float) -> None: ...
     def health(self, destination: str) -> Health: ...
     def set_health(self, destination: str, health: Health) -> bool:
         """Store `health`; true when it changed between healthy and unhealthy."""
@@ -54,6 +56,13 @@ class RedisDestinationState:
     def save_remote_id(self, destination: str, group_key: str, remote_id: str, ttl: float) -> None:
         if remote_id:
             self._r.set(f"{PREFIX}{destination}:msg:{group_key}", remote_id, ex=max(1, int(ttl)))
+
+    def progress(self, destination: str, key: str) -> str | None:
+        value = self._r.get(f"{PREFIX}{destination}:progress:{key}")
+        return _s(value) if value is not None else None
+
+    def save_progress(self, destination: str, key: str, progress: str, ttl: float) -> None:
+        self._r.set(f"{PREFIX}{destination}:progress:{key}", progress, ex=max(1, int(ttl)))
 
     def health(self, destination: str) -> Health:
         raw = {_s(k): _s(v) for k, v in self._r.hgetall(f"{PREFIX}{destination}:health").items()}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -12,7 +13,8 @@ from alert_worker.channels.config import resolve_destinations
 from alert_worker.delivery import DeliveryPolicy, OutboxRecord, RedisDestinationState, RedisOutbox
 from alert_worker.delivery.wiring import build_service
 from tests.fixtures.standins import DiscordStandIn, Fault, SlackStandIn, TelegramStandIn, WebhookStandIn
-from tests.fixtures.standins.jobs import make_job
+from tests.fixtures.standins.base import Reply
+from tests.fixtures.standins.jobs import make_alert, make_job
 from tests.integration.alert_worker.delivery.conftest import write_destinations
 
 pytestmark = pytest.mark.integration
@@ -49,6 +51,34 @@ def now_job(destination: str, **kwargs):
 
 def tg_dest(tg: TelegramStandIn, **extra):
     return {"type": "telegram", "token": TOKEN, "chat_id": "-100", "api_url": tg.url, "timeout_seconds": 1, **extra}
+
+
+class _SecondPartFailsOnce(TelegramStandIn):
+    """Answers 502 to the second sendMessage it sees, once (a 5xx in the middle of a split message)."""
+
+    calls = 0
+
+    def process(self, path: str, payload: dict[str, Any], headers: dict[str, str]) -> Reply:
+        self.calls += 1
+        if self.calls == 2:
+            return Reply(502, {"ok": False, "error_code": 502, "description": "Bad Gateway"})
+        return super().process(path, payload, headers)
+
+
+def test_telegram_split_message_retried_after_a_5xx_shows_every_part_once(ns, service_for, redis_client) -> None:
+    alerts = tuple(make_alert(labels={"n": str(i)}, summary=f"disk {i} " + "x" * 300) for i in range(30))
+    with _SecondPartFailsOnce() as tg:
+        service = service_for({f"tg-{ns}": tg_dest(tg, max_parts=3)})
+        job = now_job(f"tg-{ns}", alerts=alerts)
+        first = service.deliver(job)
+        assert first.status == "retry"
+        assert len(tg.accepted) == 1
+        time.sleep(first.retry_in)
+        assert service.deliver(job).status == "sent"
+        texts = [m.text for m in tg.accepted]
+        assert len(texts) == 3
+        assert len(set(texts)) == 3  # part 1 was not sent again
+        assert texts[-1].endswith("(truncated)")
 
 
 def test_telegram_429_waits_exactly_retry_after(ns, service_for, redis_client) -> None:

@@ -103,6 +103,30 @@ def test_long_message_is_split_into_valid_parts(script) -> None:
     assert texts[-1].endswith("(truncated)")
 
 
+def test_a_failed_part_is_retried_without_repeating_the_parts_before_it(script) -> None:
+    alerts = tuple(make_alert(labels={"n": str(i)}, summary="x" * 300) for i in range(30))
+    job = make_job(alerts=alerts)
+    first = script(OK, err(502, "Bad Gateway"))
+    with pytest.raises(TransientError) as info:
+        channel(first, max_parts=3).send(job, SendContext())
+    assert info.value.progress is not None
+    sent_first = [b["text"] for b in first.bodies()]
+    again = script(OK, OK)
+    result = channel(again, max_parts=3).send(job, SendContext(progress=info.value.progress))
+    resent = [b["text"] for b in again.bodies()]
+    assert len(resent) == 2  # parts 2 and 3 only
+    assert resent[0] == sent_first[1]  # the part that failed, once more
+    assert sent_first[0] not in resent
+    assert result.remote_id == "42"  # the first part's id, from the first attempt
+
+
+def test_a_failure_on_the_first_part_carries_no_progress(script) -> None:
+    s = script(err(502, "Bad Gateway"))
+    with pytest.raises(TransientError) as info:
+        channel(s).send(make_job(), SendContext())
+    assert info.value.progress is None
+
+
 def test_resolve_edits_the_firing_message(script) -> None:
     s = script(OK)
     result = channel(s, edit_on_resolve=True).send(make_job(status="resolved"), SendContext(previous_remote_id="42"))

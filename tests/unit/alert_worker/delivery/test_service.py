@@ -97,6 +97,22 @@ def test_transient_error_retries_with_backoff_then_succeeds(env) -> None:
     assert service.outbox.get(job.idempotency_key).attempts == 3
 
 
+def test_progress_of_a_failed_attempt_reaches_the_next_attempt(env) -> None:
+    service, channels, clock = env
+    channels["tg"].script = [TransientError("HTTP 502 on part 2", progress='{"mode": "html", "ids": ["7"]}')]
+    job = make_job()
+    first = service.deliver(job)
+    assert first.status == "retry"
+    clock.t += first.retry_in
+    assert service.deliver(job).status == "sent"
+    [(_, ctx, _)] = channels["tg"].sent
+    assert ctx.progress == '{"mode": "html", "ids": ["7"]}'
+    other = make_job(key="another-notification")
+    clock.t += 5
+    service.deliver(other)
+    assert channels["tg"].sent[-1][1].progress is None  # progress belongs to one notification
+
+
 def test_gives_up_after_max_age_with_the_reason(env) -> None:
     service, channels, clock = env
     channels["tg"].script = [TransientError("HTTP 500 upstream")] * 100

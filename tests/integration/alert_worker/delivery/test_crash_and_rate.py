@@ -51,16 +51,22 @@ def test_killed_workers_deliver_every_notification_exactly_once(ns, tmp_path, re
         workers.start("w1")
         workers.wait_ready(1)
         held = itertools.count(1)
-        kill_now = threading.Event()
-        # Every third request is interrupted: the worker dies while the stand-in holds its message.
-        tg.on_hold = lambda: kill_now.set() if next(held) % 3 == 0 and workers.kills < 10 else None
+        killed = threading.Event()
+
+        def interrupt() -> None:
+            # Every third request: the worker dies while the stand-in holds its message, before it is
+            # accepted (killed here, in the stand-in's thread, so the kill cannot arrive late).
+            if next(held) % 3 == 0 and workers.kills < 10:
+                workers.kill("w1")
+                killed.set()
+
+        tg.on_hold = interrupt
         workers.enqueue(jobs)
         outbox = RedisOutbox(redis_client)
 
         def all_sent() -> bool:
-            if kill_now.is_set():
-                kill_now.clear()
-                workers.kill("w1")
+            if killed.is_set():
+                killed.clear()
                 workers.redeliver("w1")
                 workers.start("w1")
             return all(outbox.state(j.idempotency_key) == "sent" for j in jobs)

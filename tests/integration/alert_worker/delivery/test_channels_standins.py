@@ -174,16 +174,18 @@ def test_slack_archived_channel_is_unhealthy_and_reported_to_fallback(ns, servic
 
 def test_slack_retry_after_pauses_every_sender(ns, service_for, redis_client) -> None:
     with SlackStandIn() as slack:
-        dest = {"type": "slack", "webhook_url": slack.webhook_url(f"/services/T/B/{ns}"), "rate_per_second": 50}
+        # One token per second: no second message can be granted while the 429 is still on its way back
+        # (however slow the machine), and without the pause the next one would go out after about 1 s.
+        dest = {"type": "slack", "webhook_url": slack.webhook_url(f"/services/T/B/{ns}"), "rate_per_second": 1}
         service = service_for({f"slack-{ns}": dest})
-        slack.inject(Fault(429, "rate_limited", {"Retry-After": "1"}))
+        slack.inject(Fault(429, "rate_limited", {"Retry-After": "2"}))
         jobs = [now_job(f"slack-{ns}") for _ in range(4)]
         started = time.time()
         with ThreadPoolExecutor(4) as pool:
             outcomes = list(pool.map(service.deliver, jobs))
         assert [o.status for o in outcomes] == ["sent"] * 4
         assert len(slack.accepted) == 4
-        assert min(a.at for a in slack.accepted) - started >= 1.0  # nothing went out during the pause
+        assert min(a.at for a in slack.accepted) - started >= 2.0  # nothing went out during the pause
 
 
 def test_discord_and_webhook_deliver(ns, service_for, redis_client) -> None:

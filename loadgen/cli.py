@@ -100,5 +100,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     return serve(overrides)
 
 
-if __name__ == "__main__":  # pragma: no cover
+if __name__ == "__main__":  # pragma: no cover - `python -m loadgen` runs __main__.py
     raise SystemExit(main())

@@ -126,7 +126,7 @@ def make_exporter(config: ExportConfig) -> MetricsExporter:
     """
     if config.protocol != "grpc":
         return HttpMetricsExporter(config)
-    import grpc  # type: ignore[import-untyped]
+    import grpc  # type: ignore[import-untyped]  # grpcio ships no type hints
     from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter as GrpcExporter
 
     class GrpcRequestExporter(GrpcExporter):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 
@@ -75,13 +75,12 @@ class TelegramChannel:
             body = {}
         if not isinstance(body, dict):
             body = {}
-        if response.status_code == 200 and body.get("ok"):
-            result = body.get("result")
-            return result if isinstance(result, dict) else {}
-        self._raise(method, response, body)
-        raise AssertionError("unreachable")  # pragma: no cover
+        if response.status_code != 200 or not body.get("ok"):
+            self._raise(method, response, body)
+        result = body.get("result")
+        return result if isinstance(result, dict) else {}
 
-    def _raise(self, method: str, response: httpx.Response, body: dict[str, Any]) -> None:
+    def _raise(self, method: str, response: httpx.Response, body: dict[str, Any]) -> NoReturn:
         status = response.status_code
         description = str(body.get("description") or body_excerpt(response))
         raw_params = body.get("parameters")

@@ -48,7 +48,7 @@ class CapturedTelemetry:
     def __init__(self, config: HeronConfig) -> None:
         self.config = config
         self._spans = InMemorySpanExporter()
-        self._logs = InMemoryLogRecordExporter()  # type: ignore[no-untyped-call]
+        self._logs = InMemoryLogRecordExporter()  # type: ignore[no-untyped-call]  # unannotated __init__ upstream
         self._reader = InMemoryMetricReader()
 
     def build(self, config: HeronConfig, resource: Resource) -> Pipeline:

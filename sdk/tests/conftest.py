@@ -22,22 +22,33 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     runtime.stop(1.0)
 
 
+class RecordingServer(ThreadingHTTPServer):
+    """Keeps what `_Recorder` saw; `hang` (an Event) stalls POSTs until set."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Recorder)
+        self.seen: list[dict[str, str]] = []
+        self.bodies: list[bytes] = []
+        self.hang: threading.Event | None = None
+
+
 class _Recorder(BaseHTTPRequestHandler):
     """A loopback HTTP server that remembers the headers of each request."""
 
-    seen: list[dict[str, str]]
-    hang: threading.Event | None = None
+    server: RecordingServer
 
     def do_GET(self) -> None:
-        self.server.seen.append({"path": self.path, **{k.lower(): v for k, v in self.headers.items()}})  # type: ignore[attr-defined]
+        self.server.seen.append({"path": self.path, **{k.lower(): v for k, v in self.headers.items()}})
         self._answer()
 
     def do_POST(self) -> None:
-        self.server.seen.append({"path": self.path, **{k.lower(): v for k, v in self.headers.items()}})  # type: ignore[attr-defined]
-        hang = self.server.hang  # type: ignore[attr-defined]
+        self.server.seen.append({"path": self.path, **{k.lower(): v for k, v in self.headers.items()}})
+        hang = self.server.hang
         if hang is not None:
             hang.wait(30)  # a collector that accepts and never answers
-        self.server.bodies.append(self.rfile.read(int(self.headers.get("Content-Length") or 0)))  # type: ignore[attr-defined]
+        self.server.bodies.append(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
         self._answer()
 
     def _answer(self) -> None:
@@ -51,23 +62,19 @@ class _Recorder(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def http_server() -> Iterator[ThreadingHTTPServer]:
+def http_server() -> Iterator[RecordingServer]:
     """A loopback HTTP server.
 
     `.seen` lists each request's path and lower-cased headers, `.bodies` each POST body; `.hang` (an Event)
     stalls POSTs until set.
     """
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
-    server.seen = []  # type: ignore[attr-defined]
-    server.bodies = []  # type: ignore[attr-defined]
-    server.hang = None  # type: ignore[attr-defined]
-    server.daemon_threads = True
+    server = RecordingServer()
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
         yield server
     finally:
-        if server.hang is not None:  # type: ignore[attr-defined]
-            server.hang.set()  # type: ignore[attr-defined]
+        if server.hang is not None:
+            server.hang.set()
         server.shutdown()
         server.server_close()

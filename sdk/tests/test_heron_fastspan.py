@@ -1,6 +1,8 @@
 """Server spans from Heron's fast path look exactly like the SDK tracer's, and the fast path steps aside when
 the tracer is not in its default state."""
 
+from typing import Any
+
 from opentelemetry import context, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, TracerProvider
@@ -15,9 +17,9 @@ from heron._internal.fastspan import ServerSpan, start_server_span
 ATTRIBUTES = {"http.request.method": "GET", "url.path": "/users/7", "url.scheme": "http", "http.route": "/u"}
 
 
-def _tracer(**kwargs: object) -> tuple[trace.Tracer, InMemorySpanExporter]:
+def _tracer(**kwargs: Any) -> tuple[trace.Tracer, InMemorySpanExporter]:
     exporter = InMemorySpanExporter()
-    provider = TracerProvider(resource=Resource.create({"service.name": "shop"}), **kwargs)  # type: ignore[arg-type]
+    provider = TracerProvider(resource=Resource.create({"service.name": "shop"}), **kwargs)
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     return provider.get_tracer("heron.flask", "1.0"), exporter
 
@@ -103,11 +105,14 @@ def test_app_code_can_use_the_current_server_span():
     span.end_with_status_code(500)  # over the limit: the oldest attribute goes, as in the SDK
     db, server = exporter.get_finished_spans()
     assert db.parent is not None
-    assert db.parent.span_id == server.context.span_id == child.parent.span_id  # type: ignore[union-attr]
+    assert child.parent is not None
+    assert server.context is not None
+    assert server.attributes is not None
+    assert db.parent.span_id == server.context.span_id == child.parent.span_id
     assert [event.name for event in server.events] == ["cache miss", "exception"]
     assert server.status.status_code is StatusCode.ERROR
-    assert "http.request.method" not in server.attributes  # type: ignore[operator]
-    assert server.attributes["http.response.status_code"] == 500  # type: ignore[index]
+    assert "http.request.method" not in server.attributes
+    assert server.attributes["http.response.status_code"] == 500
     assert server.dropped_attributes == 1
 
 

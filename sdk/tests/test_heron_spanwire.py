@@ -1,5 +1,7 @@
 """Heron's span encoder writes exactly the bytes the OTLP exporter's encoder writes."""
 
+from typing import Any
+
 import pytest
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.exporter.otlp.proto.http import trace_exporter
@@ -65,9 +67,9 @@ def _spans(provider: TracerProvider, exporter: InMemorySpanExporter) -> tuple[Re
     return exporter.get_finished_spans()
 
 
-def _provider(**kwargs: object) -> tuple[TracerProvider, InMemorySpanExporter]:
+def _provider(**kwargs: Any) -> tuple[TracerProvider, InMemorySpanExporter]:
     exporter = InMemorySpanExporter()
-    provider = TracerProvider(**kwargs)  # type: ignore[arg-type]
+    provider = TracerProvider(**kwargs)
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     return provider, exporter
 

@@ -119,14 +119,14 @@ class _SpanScope:
                 with _SpanScope(name, attributes):
                     return await func(*args, **kwargs)
 
-            return async_wrapper  # type: ignore[return-value]
+            return async_wrapper  # type: ignore[return-value]  # same signature as `func`, by functools.wraps
 
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             with _SpanScope(name, attributes):
                 return func(*args, **kwargs)
 
-        return wrapper  # type: ignore[return-value]
+        return wrapper  # type: ignore[return-value]  # same signature as `func`, by functools.wraps
 
 
 def _attribute_value(value: Any) -> Any:

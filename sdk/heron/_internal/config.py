@@ -114,7 +114,7 @@ def _env_int(environ: Mapping[str, str], name: str, default: int, minimum: int =
 
 def _positive_float(name: str, value: object, default: float) -> float:
     try:
-        number = float(value)  # type: ignore[arg-type]
+        number = float(value)  # type: ignore[arg-type]  # any object; float() rejects the wrong ones below
     except (TypeError, ValueError):
         number = -1.0
     if number <= 0:

@@ -28,7 +28,7 @@ _seen_lock = threading.Lock()
 
 def reinit_after_fork() -> None:
     """A lock held by another thread at fork time is never released in the child."""
-    global _seen_lock  # noqa: PLW0603
+    global _seen_lock  # noqa: PLW0603 - a fresh lock in a forked child
     _seen_lock = threading.Lock()
 
 

@@ -135,7 +135,7 @@ def _at_exit() -> None:
 
 
 def _install_process_hooks() -> None:
-    global _process_hooks_installed  # noqa: PLW0603
+    global _process_hooks_installed  # noqa: PLW0603 - fork hooks are process-wide, installed once
     if _process_hooks_installed:
         return
     _process_hooks_installed = True

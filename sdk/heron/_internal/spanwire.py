@@ -238,6 +238,6 @@ class SpanEncoder:
         if cached is None or cached[0] is not scope:
             if len(self._scopes) >= _CACHE_LIMIT:
                 self._scopes.clear()
-            encoded = _encode_instrumentation_scope(scope).SerializeToString()  # type: ignore[arg-type]
+            encoded = _encode_instrumentation_scope(scope).SerializeToString()  # type: ignore[arg-type]  # accepts None
             cached = self._scopes[id(scope)] = (scope, _field(0x0A, encoded))
         return cached[1]

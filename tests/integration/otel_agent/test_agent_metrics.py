@@ -74,7 +74,9 @@ def _label(key: str) -> str:
 def test_every_family_is_queryable_with_its_labels(stack: StackHandle, tmp_path: Path) -> None:
     expected: dict[str, set[str]] = {}
     for point in host_points():
-        labels = {_label(k) for k in point["attributes"]}  # type: ignore[union-attr]
+        attributes = point["attributes"]
+        assert isinstance(attributes, dict)
+        labels = {_label(k) for k in attributes}
         expected.setdefault(PROMETHEUS_NAMES[str(point["name"])], set()).update(labels)
     assert len(expected) >= 30  # this host has CPU, memory, disk, filesystem and network readings
     agent = start_agent(stack.otlp_http_endpoint, tmp_path, prefix="agent-families")

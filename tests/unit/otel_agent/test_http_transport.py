@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import logging
-import shutil
 import ssl
 import subprocess
 import sys
@@ -14,7 +13,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import trustme
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 
 from otel_agent.config import resolve_config
 from otel_agent.encoding import Encoder
@@ -67,14 +68,14 @@ def collector(request: pytest.FixtureRequest) -> Iterator[Collector]:
     yield from _serve(Collector(getattr(request, "param", None)))
 
 
-def _request() -> object:
+def _request() -> ExportMetricsServiceRequest:
     return Encoder(RESOURCE).encode([Cycle(1000, 500, [Point("system.uptime", (), 9.5)])])
 
 
 @pytest.mark.parametrize("collector", [[(503, {"Retry-After": "0"}), (429, {"Retry-After": "0"})]], indirect=True)
 def test_transient_statuses_are_retried_within_one_export(collector: Collector) -> None:
     exporter = make_exporter(resolve_config({}, {"OTEL_EXPORTER_OTLP_ENDPOINT": collector.url}).export)
-    assert exporter.export(_request()) is ExportResult.SUCCESS  # type: ignore[arg-type]
+    assert exporter.export(_request()) is ExportResult.SUCCESS
     exporter.shutdown()
     assert len(collector.received) == 3
     assert {body for _, _, body in collector.received} == {collector.received[0][2]}  # the same payload each time
@@ -83,7 +84,7 @@ def test_transient_statuses_are_retried_within_one_export(collector: Collector) 
 @pytest.mark.parametrize("collector", [[(400, {})]], indirect=True)
 def test_permanent_errors_are_not_retried(collector: Collector) -> None:
     exporter = make_exporter(resolve_config({}, {"OTEL_EXPORTER_OTLP_ENDPOINT": collector.url}).export)
-    assert exporter.export(_request()) is ExportResult.FAILURE  # type: ignore[arg-type]
+    assert exporter.export(_request()) is ExportResult.FAILURE
     exporter.shutdown()
     assert len(collector.received) == 1
 
@@ -91,14 +92,14 @@ def test_permanent_errors_are_not_retried(collector: Collector) -> None:
 def test_otlp_headers_and_uncompressed_mode(collector: Collector) -> None:
     env = {"OTEL_EXPORTER_OTLP_ENDPOINT": collector.url, "OTEL_EXPORTER_OTLP_COMPRESSION": "none"}
     exporter = make_exporter(resolve_config({}, env).export)
-    exporter.export(_request())  # type: ignore[arg-type]
+    exporter.export(_request())
     exporter.shutdown()
     path, headers, body = collector.received[0]
     assert path == "/v1/metrics"
     assert headers["content-type"] == "application/x-protobuf"
     assert headers["user-agent"].startswith("OTel-OTLP-Exporter-Python/")
     assert "content-encoding" not in headers
-    assert body == _request().SerializeToString()  # type: ignore[attr-defined]
+    assert body == _request().SerializeToString()
 
 
 def test_standard_proxy_variables_are_honoured(collector: Collector, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -107,7 +108,7 @@ def test_standard_proxy_variables_are_honoured(collector: Collector, monkeypatch
     monkeypatch.delenv("no_proxy", raising=False)
     env = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector.invalid:4318"}
     exporter = make_exporter(resolve_config({}, env).export)
-    assert exporter.export(_request()) is ExportResult.SUCCESS  # type: ignore[arg-type]
+    assert exporter.export(_request()) is ExportResult.SUCCESS
     exporter.shutdown()
     assert collector.received[0][0] == "http://collector.invalid:4318/v1/metrics"  # absolute URI: a proxy request
 
@@ -134,17 +135,12 @@ def test_agent_logs_go_to_v1_logs(collector: Collector) -> None:
 
 @pytest.fixture
 def tls_collector(tmp_path: Path) -> Iterator[tuple[Collector, Path]]:
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is needed to make a test certificate")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )  # fmt: skip
+    ca = trustme.CA()
+    cert = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(cert))
     server = Collector()
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
     server.socket = context.wrap_socket(server.socket, server_side=True)
     for s in _serve(server):
         yield s, cert
@@ -156,14 +152,14 @@ def test_tls_verifies_against_the_configured_ca(tls_collector: tuple[Collector, 
     untrusted = make_exporter(
         resolve_config({}, {"OTEL_EXPORTER_OTLP_ENDPOINT": url, "OTEL_EXPORTER_OTLP_TIMEOUT": "500"}).export
     )
-    assert untrusted.export(_request()) is ExportResult.FAILURE  # type: ignore[arg-type]
+    assert untrusted.export(_request()) is ExportResult.FAILURE
     untrusted.shutdown()
     env = {"OTEL_EXPORTER_OTLP_ENDPOINT": url, "OTEL_EXPORTER_OTLP_CERTIFICATE": str(cert)}
     trusted = make_exporter(resolve_config({}, env).export)
-    assert trusted.export(_request()) is ExportResult.SUCCESS  # type: ignore[arg-type]
+    assert trusted.export(_request()) is ExportResult.SUCCESS
     trusted.shutdown()
     assert len(server.received) == 1
-    assert gzip.decompress(server.received[0][2]) == _request().SerializeToString()  # type: ignore[attr-defined]
+    assert gzip.decompress(server.received[0][2]) == _request().SerializeToString()
 
 
 def test_running_agent_loads_neither_requests_nor_pydantic_nor_the_metrics_sdk() -> None:

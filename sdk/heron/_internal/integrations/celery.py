@@ -53,7 +53,7 @@ class CeleryIntegration:
         from celery import signals
         from opentelemetry.instrumentation.celery import CeleryInstrumentor
 
-        instrumentor = CeleryInstrumentor()  # type: ignore[no-untyped-call]
+        instrumentor = CeleryInstrumentor()  # type: ignore[no-untyped-call]  # the instrumentation ships no type hints
         if not instrumentor.is_instrumented_by_opentelemetry:
             instrumentor.instrument(tracer_provider=proxies.TRACER_PROVIDER, meter_provider=proxies.METER_PROVIDER)
         for signal, receiver in (
@@ -72,6 +72,6 @@ class CeleryIntegration:
         for signal, receiver in self._connected:
             signal.disconnect(receiver)
         self._connected = []
-        instrumentor = CeleryInstrumentor()  # type: ignore[no-untyped-call]
+        instrumentor = CeleryInstrumentor()  # type: ignore[no-untyped-call]  # the instrumentation ships no type hints
         if instrumentor.is_instrumented_by_opentelemetry:
             instrumentor.uninstrument()

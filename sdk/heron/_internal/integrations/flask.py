@@ -86,9 +86,9 @@ class FlaskIntegration:
             "full_dispatch_request": cls.full_dispatch_request,
             "handle_exception": cls.handle_exception,
         }
-        cls.__call__ = _make_call(self._originals["__call__"], config.health_check_routes)  # type: ignore[method-assign]
-        cls.full_dispatch_request = _make_dispatch(self._originals["full_dispatch_request"])  # type: ignore[method-assign]
-        cls.handle_exception = _make_handle_exception(self._originals["handle_exception"])  # type: ignore[method-assign]
+        cls.__call__ = _make_call(self._originals["__call__"], config.health_check_routes)  # type: ignore[method-assign]  # patched on the class
+        cls.full_dispatch_request = _make_dispatch(self._originals["full_dispatch_request"])  # type: ignore[method-assign]  # patched on the class
+        cls.handle_exception = _make_handle_exception(self._originals["handle_exception"])  # type: ignore[method-assign]  # patched on the class
 
     def uninstall(self) -> None:
         import flask
@@ -101,7 +101,7 @@ class FlaskIntegration:
 def _make_call(original: Callable[..., Any], health: frozenset[str]) -> Callable[..., Any]:
     def wsgi_call(app: Any, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") in health:
-            return original(app, environ, start_response)  # type: ignore[no-any-return]
+            return original(app, environ, start_response)  # type: ignore[no-any-return]  # WSGI callables are untyped
         request = _Request(environ)
         request_token = _current.set(request)
 
@@ -110,7 +110,7 @@ def _make_call(original: Callable[..., Any], health: frozenset[str]) -> Callable
             return start_response(status, headers, exc_info)
 
         try:
-            return original(app, environ, _start_response)  # type: ignore[no-any-return]
+            return original(app, environ, _start_response)  # type: ignore[no-any-return]  # WSGI callables are untyped
         except BaseException as exc:
             request.error = exception_type_name(exc)
             _start_span(request)
@@ -159,7 +159,7 @@ def _finish(request: _Request) -> None:
             _start_span(request)
         span = request.span
         if request.token is not None:
-            context.detach(request.token)  # type: ignore[arg-type]
+            context.detach(request.token)  # type: ignore[arg-type]  # the Token attach() returned, kept untyped
         elapsed = (time_ns() - request.start_ns) / 1e9
         status, error = request.status, request.error
         error_type = (error or str(status)) if error or status >= 500 else None

@@ -14,6 +14,7 @@ from typing import Any
 from celery import Celery
 
 from alert_worker.config import AlertsConfig, resolve_config
+from alert_worker.models import NotificationJob, job_to_dict
 from alert_worker.notify.routing import load_routing
 from alert_worker.rules.api_rules import API_GROUP, API_INTERVAL_S
 from alert_worker.rules.loader import load_rule_files
@@ -23,6 +24,7 @@ EVALUATE_TASK = "heron.evaluate_group"
 DELIVER_TASK = "heron.deliver"
 SWEEP_TASK = "heron.deliver_sweep"
 SWEEP_INTERVAL_S = 300
+_limiter: Any = None
 
 
 def _delivery_available() -> bool:
@@ -91,3 +93,21 @@ def create_celery(config: AlertsConfig | None = None) -> Celery:
 
 
 app = create_celery()
+
+
+def enqueue_delivery(job: NotificationJob) -> None:
+    """Queue `job` for `heron.deliver`, holding its place in its destination's order (see ratelimit.py)."""
+    global _limiter  # noqa: PLW0603 - one Redis client per process, made on first use
+    import redis
+
+    from alert_worker.delivery.queueing import queue_job
+    from alert_worker.delivery.ratelimit import RedisRateLimiter
+
+    cfg: AlertsConfig = app.conf.heron_config
+    if _limiter is None:
+        _limiter = RedisRateLimiter(redis.Redis.from_url(cfg.redis_url))
+
+    def send(queued: NotificationJob) -> None:
+        app.send_task(DELIVER_TASK, args=[job_to_dict(queued)], queue=cfg.notify_queue)
+
+    queue_job(job, _limiter, send)

@@ -7,9 +7,9 @@ import time
 from typing import Any
 
 from alert_worker import telemetry
-from alert_worker.celery_app import DELIVER_TASK, EVALUATE_TASK, app
+from alert_worker.celery_app import EVALUATE_TASK, app, enqueue_delivery
 from alert_worker.engine import evaluate_group
-from alert_worker.models import NotificationJob, job_to_dict
+from alert_worker.models import NotificationJob
 from alert_worker.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -17,7 +17,7 @@ _runtime: Runtime | None = None
 
 
 def _enqueue(job: NotificationJob) -> None:
-    app.send_task(DELIVER_TASK, args=[job_to_dict(job)], queue=runtime().config.notify_queue)
+    enqueue_delivery(job)
     telemetry.jobs_queued(job.destination)
 
 

@@ -9,7 +9,6 @@ import time
 
 from alert_worker import telemetry
 from alert_worker.config import AlertsConfig
-from alert_worker.models import job_to_dict
 from alert_worker.notify.routing import load_routing
 
 
@@ -66,10 +65,10 @@ def notify_test(args: argparse.Namespace) -> int:
     from alert_worker.channels import ChannelError, DestinationConfigError, resolve_destinations, sample_job, send_test
 
     if args.queue:
-        from alert_worker.celery_app import DELIVER_TASK, app
+        from alert_worker.celery_app import enqueue_delivery
 
         job = sample_job(args.channel)
-        app.send_task(DELIVER_TASK, args=[job_to_dict(job)], queue=app.conf.heron_config.notify_queue)
+        enqueue_delivery(job)
         print(f"queued test notification {job.idempotency_key} for {args.channel}")
         return 0
     try:

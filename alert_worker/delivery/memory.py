@@ -78,8 +78,9 @@ class InMemoryOutbox:
 
 @dataclass
 class _Bucket:
-    tokens: float
     ts: float
+    #: None until the first `acquire` says how large the bucket is (it starts full).
+    tokens: float | None = None
     paused_until: float = 0.0
     waiters: dict[str, float] = field(default_factory=dict)
 
@@ -92,22 +93,27 @@ class InMemoryRateLimiter:
         self._buckets: dict[str, _Bucket] = {}
         self._lock = threading.Lock()
 
+    def announce(self, destination: str, member: str, seq: float) -> None:
+        with self._lock:
+            bucket = self._buckets.setdefault(destination, _Bucket(ts=self._clock()))
+            bucket.waiters.setdefault(member, seq)
+
     def acquire(self, destination: str, member: str, seq: float, rate: float, burst: int) -> float:
         with self._lock:
             now = self._clock()
-            bucket = self._buckets.setdefault(destination, _Bucket(tokens=float(burst), ts=now))
+            bucket = self._buckets.setdefault(destination, _Bucket(ts=now))
             bucket.waiters.setdefault(member, seq)
             if now < bucket.paused_until:
                 return bucket.paused_until - now
-            bucket.tokens = min(burst, bucket.tokens + max(0.0, now - bucket.ts) * rate)
+            tokens = float(burst) if bucket.tokens is None else bucket.tokens
+            bucket.tokens = min(burst, tokens + max(0.0, now - bucket.ts) * rate)
             bucket.ts = max(now, bucket.ts)
             order = sorted(bucket.waiters.items(), key=lambda item: (item[1], item[0]))
             rank = [name for name, _ in order].index(member)
             if rank > 0:
                 return max((rank + 1 - bucket.tokens) / rate, 0.02)
             if bucket.tokens >= 1:
-                bucket.tokens -= 1
-                del bucket.waiters[member]
+                bucket.tokens -= 1  # `member` keeps the head until `release`
                 return 0.0
             return (1 - bucket.tokens) / rate
 
@@ -120,7 +126,7 @@ class InMemoryRateLimiter:
     def pause(self, destination: str, seconds: float) -> None:
         with self._lock:
             now = self._clock()
-            bucket = self._buckets.setdefault(destination, _Bucket(tokens=1.0, ts=now))
+            bucket = self._buckets.setdefault(destination, _Bucket(ts=now))
             until = now + seconds
             if until > bucket.paused_until:
                 bucket.paused_until, bucket.tokens, bucket.ts = until, 1.0, until

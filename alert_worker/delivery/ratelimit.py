@@ -3,9 +3,17 @@
 One Lua script refills the bucket from Redis' own clock (so worker clocks do not matter),
 honours a pause set from a Retry-After answer, and grants tokens only to the oldest waiter
 (ordered by the notification's creation time), so a burst is sent in order at the allowed rate.
-A waiter that stops polling for `stale_after` seconds (its worker died) loses its place, and a
-new waiter takes a token only after `settle` seconds, so workers that picked up older jobs at
-the same moment have registered first.
+The granted waiter keeps the head until it calls `release` (its delivery attempt ended), so one
+message per destination is in flight at a time and a message refused with 429 is retried
+before the next one is sent.
+
+A notification takes its place when it is queued (`announce`), before any worker can pick it up,
+so a worker that starts on a newer notification waits for the older ones however the workers
+are scheduled. A waiter that shows no sign of life for `stale_after` seconds (queued and never
+picked up, or its worker died) is skipped so one lost task cannot hold a destination up; it
+takes its place back when a worker polls for it again. A notification that was never announced
+(queued by an older version) takes a token only after `settle` seconds, so workers that picked
+up older jobs at the same moment have registered first.
 """
 
 from __future__ import annotations
@@ -19,11 +27,17 @@ PREFIX = "heron:ratelimit:"
 
 
 class RateLimiter(Protocol):
+    def announce(self, destination: str, member: str, seq: float) -> None:
+        """Take a place in the destination's queue (ordered by `seq`) before the job is queued."""
+
     def acquire(self, destination: str, member: str, seq: float, rate: float, burst: int) -> float:
-        """Take a token and return 0, or return how many seconds to wait before asking again."""
+        """Take a token and return 0, or return how many seconds to wait before asking again.
+
+        A granted `member` stays first in line until `release`: nobody else sends meanwhile.
+        """
 
     def release(self, destination: str, member: str) -> None:
-        """Give up a place in the queue (the caller stops waiting)."""
+        """Leave the queue: the send is over, or the caller stops waiting."""
 
     def pause(self, destination: str, seconds: float) -> None:
         """Send nothing to `destination` for `seconds` (the remote asked for it)."""
@@ -59,13 +73,20 @@ end
 local waited = now - tonumber(redis.call('HGET', KEYS[4], member))
 if waited < tonumber(ARGV[6]) then return tostring(tonumber(ARGV[6]) - waited) end
 if tokens >= 1 then
+  -- the sender keeps the head while its message is in flight; `release` ends its turn
   redis.call('HSET', KEYS[1], 'tokens', tostring(tokens - 1))
-  redis.call('ZREM', KEYS[2], member)
-  redis.call('HDEL', KEYS[3], member)
-  redis.call('HDEL', KEYS[4], member)
   return '0'
 end
 return tostring((1 - tokens) / rate)
+"""
+_ANNOUNCE = """
+local t = redis.call('TIME')
+local now = tostring(tonumber(t[1]) + tonumber(t[2]) / 1000000)
+redis.call('ZADD', KEYS[2], 'NX', ARGV[2], ARGV[1])
+redis.call('HSET', KEYS[3], ARGV[1], now)
+-- "since" 0: an announced job needs no settle time, its place was taken before it could be picked up
+redis.call('HSET', KEYS[4], ARGV[1], '0')
+for _, k in ipairs(KEYS) do redis.call('EXPIRE', k, 86400) end
 """
 _PAUSE = """
 local t = redis.call('TIME')
@@ -88,12 +109,16 @@ class RedisRateLimiter:
         self._stale = stale_after
         self._settle = settle
         self._acquire = client.register_script(_ACQUIRE)
+        self._announce = client.register_script(_ANNOUNCE)
         self._pause = client.register_script(_PAUSE)
 
     @staticmethod
     def _keys(destination: str) -> list[str]:
         base = PREFIX + destination
         return [base, base + ":waiters", base + ":seen", base + ":since"]
+
+    def announce(self, destination: str, member: str, seq: float) -> None:
+        self._announce(keys=self._keys(destination), args=[member, repr(seq)])
 
     def acquire(self, destination: str, member: str, seq: float, rate: float, burst: int) -> float:
         args: list[EncodableT] = [repr(rate), burst, member, repr(seq), repr(self._stale), repr(self._settle)]

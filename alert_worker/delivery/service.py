@@ -80,7 +80,11 @@ class DeliveryService:
                 close()
 
     def deliver(self, job: NotificationJob) -> Outcome:
-        outcome = self._deliver(job)
+        try:
+            outcome = self._deliver(job)
+        finally:
+            # This attempt is over (sent, dead, or retried later): the next message may go.
+            self.limiter.release(job.destination, job.idempotency_key)
         kind = getattr(self.channels.get(job.destination), "kind", "unknown")
         metrics.notifications.add(1, {"destination": job.destination, "channel": kind, "outcome": outcome.status})
         log.info("notification %s -> %s: %s %s", job.idempotency_key, job.destination, outcome.status, outcome.detail)
@@ -127,8 +131,7 @@ class DeliveryService:
             if wait <= 0:
                 return None
             if waited + wait > self.policy.max_inline_wait:
-                self.limiter.release(job.destination, job.idempotency_key)
-                return wait
+                return wait  # re-queued with a countdown; `deliver` gives the place up
             # Poll at least every second so the queue sees this waiter alive.
             step = min(wait, 1.0)
             self.clock.sleep(step)

@@ -12,13 +12,13 @@ from typing import Any
 import redis
 from celery.signals import after_setup_logger, after_setup_task_logger
 
-from alert_worker.celery_app import DELIVER_TASK, app
+from alert_worker.celery_app import DELIVER_TASK, app, enqueue_delivery
 from alert_worker.channels.config import resolve_destinations
 from alert_worker.channels.redact import install_log_redaction
 from alert_worker.delivery.outbox import RedisOutbox
 from alert_worker.delivery.service import DeliveryService
 from alert_worker.delivery.wiring import build_service
-from alert_worker.models import NotificationJob, job_from_dict, job_to_dict
+from alert_worker.models import job_from_dict
 
 log = logging.getLogger(__name__)
 SWEEP_TASK = "heron.deliver_sweep"
@@ -29,16 +29,12 @@ MAX_COUNTDOWN = 3000.0
 _service: DeliveryService | None = None
 
 
-def _enqueue(job: NotificationJob) -> None:
-    app.send_task(DELIVER_TASK, args=[job_to_dict(job)], queue=app.conf.heron_config.notify_queue)
-
-
 def service() -> DeliveryService:
     """One delivery service per worker process, built on first use from the environment."""
     global _service  # noqa: PLW0603 - one service (HTTP pools, Redis client) per worker process
     if _service is None:
         client = redis.Redis.from_url(app.conf.heron_config.redis_url)
-        _service = build_service(resolve_destinations(), client, enqueue=_enqueue, health_gauge=True)
+        _service = build_service(resolve_destinations(), client, enqueue=enqueue_delivery, health_gauge=True)
     return _service
 
 
@@ -75,5 +71,5 @@ def sweep_task() -> int:
     jobs = outbox.stuck(time.time(), SWEEP_GRACE)
     for job in jobs:
         log.warning("re-enqueuing notification %s -> %s (its task was lost)", job.idempotency_key, job.destination)
-        _enqueue(job)
+        enqueue_delivery(job)
     return len(jobs)

@@ -13,6 +13,8 @@ import pytest
 import redis
 import yaml
 
+from alert_worker.delivery import RedisRateLimiter
+from alert_worker.delivery.queueing import queue_job
 from alert_worker.models import NotificationJob, job_to_dict
 from tests.fixtures.stack import clean_env
 from tests.helpers import wait_for
@@ -78,7 +80,10 @@ class Workers:
             pass
 
     def enqueue(self, jobs: list[NotificationJob]) -> None:
-        self._client.rpush(self.queue, *[json.dumps(job_to_dict(j)) for j in jobs])
+        """Queue `jobs` the way the alert engine does (announced first), one list push each."""
+        limiter = RedisRateLimiter(self._client)
+        for job in jobs:
+            queue_job(job, limiter, lambda j: self._client.rpush(self.queue, json.dumps(job_to_dict(j))))
 
     def stop(self) -> None:
         for proc in self.procs.values():

@@ -98,3 +98,21 @@ def test_burst_to_one_chat_is_delivered_in_order_at_the_rate(ns, tmp_path, redis
     assert order == [j.idempotency_key for j in jobs]
     assert tg.rate_violations == 0
     assert tg.requests == 50  # no request was refused and retried
+
+
+def test_chat_answering_429_gets_every_message_once_in_order(ns, tmp_path, redis_client, workers_factory) -> None:
+    jobs = _jobs(ns, f"tg-{ns}", 8)
+    # Configured faster (20/s, bursts of 3) than the chat accepts (one per 150 ms): the chat answers 429.
+    with TelegramStandIn(min_interval=0.15) as tg:
+        dest = {"type": "telegram", "token": TOKEN, "chat_id": "-100", "api_url": tg.url, "rate_per_second": 20}
+        dest["burst"] = 3
+        path = write_destinations(tmp_path / "dest.yaml", {f"tg-{ns}": dest})
+        workers = workers_factory(f"heron:test:{ns}:queue", path)
+        for name in ("w1", "w2", "w3"):
+            workers.start(name)
+        workers.wait_ready(3)
+        workers.enqueue(jobs)
+        wait_for(lambda: len(tg.accepted) >= 8, timeout=90, what="8 messages at the stand-in", interval=0.2)
+        order = [w.strip("<>/b") for text in tg.texts() for w in text.split() if w.startswith(f"{ns}-")]
+    assert tg.rate_violations >= 2  # the chat really refused messages
+    assert order == [j.idempotency_key for j in jobs]  # a refused message went out before the next one

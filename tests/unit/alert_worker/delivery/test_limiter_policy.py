@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 
 import pytest
 
 from alert_worker.channels import DestinationConfigError
 from alert_worker.delivery import DeliveryPolicy, InMemoryRateLimiter, backoff_delay, resolve_policy
+from alert_worker.delivery.queueing import queue_job
+from tests.fixtures.standins.jobs import T0, make_job
 
 
 @pytest.mark.parametrize(
@@ -42,11 +45,39 @@ def test_limiter_grants_in_order_and_pauses() -> None:
     limiter = InMemoryRateLimiter(clock)
     assert limiter.acquire("d", "a", 1, rate=1, burst=1) == 0
     assert limiter.acquire("d", "c", 3, rate=1, burst=1) > 0
+    assert limiter.acquire("d", "b", 2, rate=1, burst=1) > 0
+    limiter.release("d", "a")  # a's send is over
     assert limiter.acquire("d", "b", 2, rate=1, burst=1) == pytest.approx(1.0)
     clock.t = 1.0
     assert limiter.acquire("d", "c", 3, rate=1, burst=1) > 0  # b is older and still waiting
     assert limiter.acquire("d", "b", 2, rate=1, burst=1) == 0
+    limiter.release("d", "b")
     limiter.pause("d", 5)
     assert limiter.acquire("d", "c", 3, rate=1, burst=1) == pytest.approx(5)
     clock.t = 6.0
     assert limiter.acquire("d", "c", 3, rate=1, burst=1) == 0
+
+
+def test_announced_job_holds_its_place_before_its_worker_asks() -> None:
+    limiter = InMemoryRateLimiter(Clock())
+    limiter.announce("d", "old", 1)
+    assert limiter.acquire("d", "new", 2, rate=1, burst=5) > 0  # tokens are there, but "old" is first
+    assert limiter.acquire("d", "old", 1, rate=1, burst=5) == 0
+    assert limiter.acquire("d", "new", 2, rate=1, burst=5) > 0  # "old" is still sending
+    limiter.release("d", "old")
+    assert limiter.acquire("d", "new", 2, rate=1, burst=5) == 0  # the bucket started full (burst 5)
+
+
+def test_queue_job_gives_the_place_back_when_queueing_fails() -> None:
+    limiter = InMemoryRateLimiter(Clock())
+
+    def broker_down(job: object) -> None:
+        raise ConnectionError("broker unreachable")
+
+    with pytest.raises(ConnectionError):
+        queue_job(make_job(key="lost", created_at=T0), limiter, broker_down)
+    queued: list[str] = []
+    later = T0 + timedelta(seconds=1)
+    queue_job(make_job(key="next", created_at=later), limiter, lambda j: queued.append(j.idempotency_key))
+    assert queued == ["next"]
+    assert limiter.acquire("tg", "next", later.timestamp(), rate=1, burst=1) == 0

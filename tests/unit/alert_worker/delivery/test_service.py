@@ -229,3 +229,15 @@ def test_unexpected_adapter_bug_is_retried_not_lost(env) -> None:
     outcome = service.deliver(make_job())
     assert outcome.status == "retry"
     assert "KeyError" in outcome.detail
+
+
+def test_a_finished_job_gives_up_its_place_in_the_destination_queue(env) -> None:
+    service, channels, _ = env
+    done = make_job(key="done", created_at=T0)
+    assert service.deliver(done).status == "sent"
+    # The same job queued again (a late redelivery) is a duplicate and must not hold newer jobs back.
+    service.limiter.announce("tg", "done", T0.timestamp())
+    assert service.deliver(done).status == "duplicate"
+    newer = make_job(key="newer", created_at=T0 + timedelta(seconds=1))
+    assert service.deliver(newer).status == "sent"
+    assert [j.idempotency_key for j, _, _ in channels["tg"].sent] == ["done", "newer"]

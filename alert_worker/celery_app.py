@@ -24,6 +24,7 @@ EVALUATE_TASK = "heron.evaluate_group"
 DELIVER_TASK = "heron.deliver"
 SWEEP_TASK = "heron.deliver_sweep"
 SWEEP_INTERVAL_S = 300
+RESTORE_SCAN_S = 10
 _limiter: Any = None
 
 
@@ -66,6 +67,16 @@ def beat_schedule(config: AlertsConfig) -> dict[str, dict[str, Any]]:
     return schedule
 
 
+def transport_options(config: AlertsConfig) -> dict[str, float]:
+    """Redis broker options: a task whose worker was killed outright (no ack, no reject) runs again
+    after the visibility timeout, found by a scan every 10 s (kombu scans every 100 s by default)."""
+    return {
+        "visibility_timeout": config.visibility_timeout_s,
+        "unacked_restore_interval": RESTORE_SCAN_S,
+        "unacked_restore_throttle": 1,
+    }
+
+
 def create_celery(config: AlertsConfig | None = None) -> Celery:
     cfg = config or resolve_config()
     celery = Celery("heron", broker=cfg.broker, include=_includes())
@@ -79,7 +90,7 @@ def create_celery(config: AlertsConfig | None = None) -> Celery:
         worker_prefetch_multiplier=1,
         task_default_queue=cfg.eval_queue,
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": 3600},
+        broker_transport_options=transport_options(cfg),
         timezone="UTC",
         beat_scheduler="redbeat.RedBeatScheduler",
         beat_max_loop_interval=5,

@@ -28,6 +28,7 @@ _ENV: dict[str, str] = {
     "flap_window_s": ev.HERON_ALERTS_FLAP_WINDOW,
     "query_timeout_s": ev.HERON_ALERTS_QUERY_TIMEOUT,
     "history_retention_s": ev.HERON_ALERTS_HISTORY_RETENTION,
+    "visibility_timeout_s": ev.HERON_ALERTS_VISIBILITY_TIMEOUT,
     "api_host": ev.HERON_ALERTS_API_HOST,
     "api_port": ev.HERON_ALERTS_API_PORT,
     "api_token": ev.HERON_ALERTS_API_TOKEN,
@@ -58,6 +59,8 @@ class AlertsConfig(BaseModel):
     flap_window_s: float = 1800.0
     query_timeout_s: float = 10.0
     history_retention_s: float = 30 * 86400.0
+    #: The broker redelivers a task unacknowledged this long (its worker was killed outright).
+    visibility_timeout_s: float = 300.0
     api_host: str = "127.0.0.1"
     api_port: int = 9097
     api_token: str = ""
@@ -75,10 +78,17 @@ class AlertsConfig(BaseModel):
             raise ValueError("use name=value pairs separated by commas")
         return {k.strip(): v.strip() for k, v in pairs}
 
-    @field_validator("flap_window_s", "query_timeout_s", "history_retention_s", mode="before")
+    @field_validator("flap_window_s", "query_timeout_s", "history_retention_s", "visibility_timeout_s", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> Any:
         return parse_duration(value) if isinstance(value, str) else value
+
+    @field_validator("visibility_timeout_s")
+    @classmethod
+    def _visibility(cls, value: float) -> float:
+        if value < 10:
+            raise ValueError("must be at least 10s (a duration such as 5m); tasks run longer than that are retried")
+        return value
 
     @field_validator("prometheus_url", "redis_url")
     @classmethod

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from alert_worker.delivery.outbox import Claim, OutboxRecord
+from alert_worker.delivery.outbox import DUE_SLACK, Claim, OutboxRecord
 from alert_worker.delivery.state import Health
 from alert_worker.models import NotificationJob
 
@@ -26,6 +26,7 @@ class _Row:
     sent_at: float | None = None
     remote_id: str = ""
     recovered: int = 0
+    next_at: float = 0.0
 
 
 class InMemoryOutbox:
@@ -43,6 +44,8 @@ class InMemoryOutbox:
             row = self.rows.setdefault(job.idempotency_key, _Row())
             if row.state in ("sent", "dead"):
                 return Claim(status="sent" if row.state == "sent" else "dead", attempts=row.attempts)
+            if row.state == "pending" and row.next_at > now + DUE_SLACK:
+                return Claim(status="later", attempts=row.attempts, lease_until=row.next_at)
             recovered = row.state == "sending"
             if recovered and row.lease_until > now:
                 return Claim(status="busy", attempts=row.attempts, lease_until=row.lease_until)
@@ -60,7 +63,7 @@ class InMemoryOutbox:
         with self._lock:
             row = self.rows.get(key)
             if row and row.state == "sending" and row.owner == owner:
-                row.state, row.last_error, row.owner = "pending", error, ""
+                row.state, row.last_error, row.owner, row.next_at = "pending", error, "", next_at
 
     def mark_dead(self, key: str, now: float, reason: str, retention: float) -> None:
         with self._lock:

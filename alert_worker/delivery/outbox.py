@@ -2,9 +2,12 @@
 
 A worker *claims* a key (state sending, with a lease) before calling the channel and marks it
 sent right after. Claims are atomic (Lua), so two workers never send the same key at once and a
-sent key is never sent again. The residual window: a worker that dies after the remote accepted
-the message but before `mark_sent` leaves the key in `sending`; once its lease expires the next
-claim sends it again (at-least-once in that window, counted in ``recovered``).
+sent key is never sent again. A key waiting for its retry is not claimed before it is due
+("later"), so an early or duplicate task copy cannot cut a backoff short.
+
+The residual window: a worker that dies after the remote accepted the message but before
+`mark_sent` leaves the key in `sending`; once its lease expires the next claim sends it again
+(at-least-once in that window, counted in ``recovered``).
 """
 
 from __future__ import annotations
@@ -19,12 +22,22 @@ from alert_worker.models import NotificationJob, job_from_dict, job_to_dict
 
 PREFIX = "heron:outbox:"
 DLQ_KEY = "heron:dlq"
-ClaimStatus = Literal["claimed", "sent", "dead", "busy"]
-_CLAIM_STATUSES: dict[str, ClaimStatus] = {"claimed": "claimed", "sent": "sent", "dead": "dead", "busy": "busy"}
+ClaimStatus = Literal["claimed", "sent", "dead", "busy", "later"]
+_CLAIM_STATUSES: dict[str, ClaimStatus] = {
+    "claimed": "claimed",
+    "sent": "sent",
+    "dead": "dead",
+    "busy": "busy",
+    "later": "later",
+}
+#: An attempt this close to its due time (clock skew between workers) is not refused as early.
+DUE_SLACK = 1.0
 
 
 @dataclass(frozen=True)
 class Claim:
+    """The answer to a claim; `lease_until` is the due time when status is "later"."""
+
     status: ClaimStatus
     attempts: int = 0
     lease_until: float = 0.0
@@ -62,6 +75,8 @@ if not st then
 end
 local attempts = redis.call('HGET', k, 'attempts')
 if st == 'sent' or st == 'dead' then return {st, attempts, '0', 0} end
+local due = tonumber(redis.call('HGET', k, 'next_attempt_at') or '0')
+if st == 'pending' and due > now + tonumber(ARGV[6]) then return {'later', attempts, tostring(due), 0} end
 local recovered = 0
 if st == 'sending' then
   local lease_until = redis.call('HGET', k, 'lease_until') or '0'
@@ -117,7 +132,7 @@ class RedisOutbox:
 
     def claim(self, job: NotificationJob, owner: str, now: float, lease: float) -> Claim:
         body = json.dumps(job_to_dict(job))
-        args = [repr(now), repr(lease), owner, body, job.destination]
+        args = [repr(now), repr(lease), owner, body, job.destination, repr(DUE_SLACK)]
         status, attempts, lease_until, recovered = self._claim(keys=[PREFIX + job.idempotency_key], args=args)
         return Claim(
             status=_CLAIM_STATUSES[_s(status)],

@@ -17,7 +17,8 @@ class DeliveryPolicy:
 
     `lease` bounds one send attempt: another worker may take a claimed notification over only
     after it expires, so it must exceed the channel timeout (the crash-recovery delay).
-    Backoff stays below Celery's Redis visibility timeout (1 h) so a countdown never runs twice.
+    A backoff longer than half the broker's visibility timeout is waited out in several countdowns
+    (see `alert_worker.delivery.tasks.countdown`); the outbox refuses an attempt before it is due.
     """
 
     max_age: float = 6 * 3600.0

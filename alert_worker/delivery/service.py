@@ -114,6 +114,8 @@ class DeliveryService:
         claim = self.outbox.claim(job, self.owner, self.clock.now(), self.policy.lease)
         if claim.status in ("sent", "dead"):
             return Outcome("duplicate", detail=f"already {claim.status}")
+        if claim.status == "later":
+            return Outcome("retry", retry_in=claim.lease_until - self.clock.now(), detail="not due yet")
         if claim.status == "busy":
             retry_in = max(0.5, claim.lease_until - self.clock.now())
             return Outcome("busy", retry_in=retry_in, detail="held by another worker")

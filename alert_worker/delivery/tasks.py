@@ -15,6 +15,7 @@ from celery.signals import after_setup_logger, after_setup_task_logger
 from alert_worker.celery_app import DELIVER_TASK, app, enqueue_delivery
 from alert_worker.channels.config import resolve_destinations
 from alert_worker.channels.redact import install_log_redaction
+from alert_worker.config import AlertsConfig
 from alert_worker.delivery.outbox import RedisOutbox
 from alert_worker.delivery.service import DeliveryService
 from alert_worker.delivery.wiring import build_service
@@ -24,8 +25,6 @@ log = logging.getLogger(__name__)
 SWEEP_TASK = "heron.deliver_sweep"
 #: A pending/sending notification this long past due has lost its task message.
 SWEEP_GRACE = 900.0
-# Countdowns stay below the Redis broker's visibility timeout (1 h), or the task would run twice.
-MAX_COUNTDOWN = 3000.0
 _service: DeliveryService | None = None
 
 
@@ -46,6 +45,17 @@ after_setup_logger.connect(_redact_logs)
 after_setup_task_logger.connect(_redact_logs)
 
 
+def countdown(retry_in: float) -> float:
+    """The retry countdown, at most half the broker's visibility timeout.
+
+    A worker holds a task with a countdown unacknowledged until it is due; one held longer than the
+    visibility timeout would be handed out a second time. A longer wait takes several hops: the
+    outbox refuses an attempt before the notification is due (`Claim.status` "later").
+    """
+    config: AlertsConfig = app.conf.heron_config
+    return min(retry_in, config.visibility_timeout_s / 2)
+
+
 @app.task(  # type: ignore[untyped-decorator]  # Celery ships no type hints
     name=DELIVER_TASK, bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True
 )
@@ -58,7 +68,7 @@ def deliver_task(self: Any, payload: dict[str, Any]) -> dict[str, Any]:
         return {"status": "rejected", "detail": str(exc)}
     outcome = service().deliver(job)
     if outcome.status in ("retry", "busy"):
-        raise self.retry(countdown=min(outcome.retry_in, MAX_COUNTDOWN), max_retries=None)
+        raise self.retry(countdown=countdown(outcome.retry_in), max_retries=None)
     return {"key": job.idempotency_key, "status": outcome.status, "detail": outcome.detail}
 
 

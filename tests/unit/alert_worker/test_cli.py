@@ -73,11 +73,21 @@ def test_backtest_finds_when_a_rule_would_have_fired_and_resolved():
         ({"HERON_ALERTS_PROMETHEUS_URL": "localhost:9090"}, "HERON_ALERTS_PROMETHEUS_URL"),
         ({"HERON_ALERTS_EXTERNAL_LABELS": "env"}, "HERON_ALERTS_EXTERNAL_LABELS"),
         ({"HERON_ALERTS_API_PORT": "-1"}, "HERON_ALERTS_API_PORT"),
+        ({"HERON_ALERTS_VISIBILITY_TIMEOUT": "5s"}, "HERON_ALERTS_VISIBILITY_TIMEOUT.*'5s'.*at least 10s"),
+        ({"HERON_ALERTS_VISIBILITY_TIMEOUT": "later"}, "HERON_ALERTS_VISIBILITY_TIMEOUT.*30s, 5m"),
     ],
 )
 def test_bad_config_names_the_variable(env, message):
     with pytest.raises(ConfigError, match=message):
         resolve_config(env=env)
+
+
+def test_visibility_timeout_reaches_the_broker():
+    from alert_worker.celery_app import create_celery
+
+    cfg = resolve_config(env={"HERON_ALERTS_VISIBILITY_TIMEOUT": "10m"})
+    options = create_celery(cfg).conf.broker_transport_options
+    assert (options["visibility_timeout"], options["unacked_restore_throttle"]) == (600.0, 1)
 
 
 def test_config_precedence(tmp_path):

@@ -241,3 +241,20 @@ def test_a_finished_job_gives_up_its_place_in_the_destination_queue(env) -> None
     newer = make_job(key="newer", created_at=T0 + timedelta(seconds=1))
     assert service.deliver(newer).status == "sent"
     assert [j.idempotency_key for j, _, _ in channels["tg"].sent] == ["done", "newer"]
+
+
+def test_a_retry_is_not_attempted_before_it_is_due(env) -> None:
+    # A task copy that runs early (a countdown cut to fit the broker, or a duplicate) waits for the backoff.
+    service, channels, clock = env
+    channels["tg"].script = [TransientError("HTTP 502")] * 3
+    job = make_job()
+    for _ in range(2):
+        clock.t += service.deliver(job).retry_in
+    third = service.deliver(job)  # backoff 4 to 8 s
+    clock.t += third.retry_in / 2
+    early = service.deliver(job)
+    assert (early.status, early.detail) == ("retry", "not due yet")
+    assert early.retry_in == pytest.approx(third.retry_in / 2)
+    assert channels["tg"].sent == []
+    clock.t += early.retry_in
+    assert service.deliver(job).status == "sent"

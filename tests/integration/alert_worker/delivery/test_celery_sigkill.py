@@ -1,0 +1,144 @@
+"""The real `alert-worker worker` (Celery, prefork, real Redis broker) SIGKILLed while it sends.
+
+Two ways a worker dies mid-send: the pool child is killed (the OOM killer's usual pick; the
+parent rejects the task and the broker queues it again at once), or the whole worker is killed
+(a lost host; nobody acknowledges, and the broker hands the task out again after the visibility
+timeout). Either way every notification reaches the chat exactly once.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psutil
+import pytest
+from celery import Celery
+
+from alert_worker.delivery import RedisOutbox, RedisRateLimiter
+from alert_worker.delivery.queueing import queue_job
+from alert_worker.models import job_to_dict
+from tests.fixtures.stack import clean_env
+from tests.fixtures.standins import TelegramStandIn
+from tests.fixtures.standins.jobs import make_alert, make_job
+from tests.helpers import wait_for
+from tests.integration.alert_worker.delivery.conftest import ROOT, write_destinations
+
+pytestmark = pytest.mark.integration
+TOKEN = "123456:TEST-token-abcdefghijklmnopqrstu"
+BIN = Path(sys.executable).parent / "alert-worker"
+KILLS = ("child", "worker", "child", "worker")
+
+
+class Worker:
+    """`alert-worker worker` in its own session, so the whole worker can be killed at once."""
+
+    def __init__(self, queue: str, env: dict[str, str], log_dir: Path) -> None:
+        self.queue, self.env, self.log_dir = queue, env, log_dir
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    def start(self) -> None:
+        self.starts += 1
+        with (self.log_dir / f"worker{self.starts}.log").open("wb") as log:
+            self.proc = subprocess.Popen(
+                [str(BIN), "worker", f"--queues={self.queue}", "--concurrency=1"],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def kill(self, what: str) -> None:
+        assert self.proc is not None
+        if what == "child":  # the pool process running the task; the parent stays and respawns one
+            for child in psutil.Process(self.proc.pid).children(recursive=True):
+                child.send_signal(signal.SIGKILL)
+        else:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self) -> None:
+        if self.running():
+            assert self.proc is not None
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+
+def test_sigkilled_celery_worker_delivers_every_notification_exactly_once(ns, tmp_path, redis_url, redis_client):
+    queue, dest_name = f"heron-test-notify-{ns}", f"tg-{ns}"
+    start = datetime.now(UTC)
+    jobs = [
+        make_job(
+            dest_name,
+            key=f"{ns}-{i:02d}",
+            created_at=start + timedelta(milliseconds=i),
+            alerts=(make_alert(summary=f"notification {ns}-{i:02d}", starts_at=start),),
+        )
+        for i in range(12)
+    ]
+    with TelegramStandIn(hold=0.3) as tg:
+        dest = {"type": "telegram", "token": TOKEN, "chat_id": "-100", "api_url": tg.url, "rate_per_second": 50}
+        path = write_destinations(tmp_path / "dest.yaml", {dest_name: dest})
+        env = clean_env(
+            {
+                "HERON_ALERTS_REDIS_URL": redis_url,
+                "HERON_ALERTS_NOTIFY_QUEUE": queue,
+                "HERON_ALERTS_DESTINATIONS_FILE": str(path),
+                "HERON_ALERTS_RULE_FILES": str(tmp_path / "none-*.rules.yml"),
+                "HERON_ALERTS_DELIVERY_LEASE": "2",
+                "HERON_ALERTS_VISIBILITY_TIMEOUT": "10s",
+            }
+        )
+        worker = Worker(queue, env, tmp_path)
+        held = itertools.count(1)
+        kills: list[str] = []
+        worker_killed = threading.Event()
+
+        def interrupt() -> None:
+            # Every third request: kill while the stand-in holds the message, before it is accepted.
+            if next(held) % 3 == 0 and len(kills) < len(KILLS):
+                what = KILLS[len(kills)]
+                worker.kill(what)
+                kills.append(what)
+                if what == "worker":
+                    worker_killed.set()
+
+        tg.on_hold = interrupt
+        worker.start()
+        client = Celery("heron-test", broker=redis_url)
+        limiter, outbox = RedisRateLimiter(redis_client), RedisOutbox(redis_client)
+        try:
+            for job in jobs:
+                queue_job(job, limiter, lambda j: client.send_task("heron.deliver", args=[job_to_dict(j)], queue=queue))
+
+            def all_sent() -> bool:
+                if worker_killed.is_set():  # a supervisor restarts the worker at once
+                    worker_killed.clear()
+                    worker.start()
+                return all(outbox.state(j.idempotency_key) == "sent" for j in jobs)
+
+            wait_for(all_sent, timeout=240, what="every notification marked sent", interval=0.1)
+        finally:
+            worker.stop()
+            client.close()
+        counts = Counter(w.strip("<>/b") for t in tg.texts() for w in t.split() if w.startswith(f"{ns}-"))
+    assert kills == list(KILLS)
+    assert tg.dropped_by_client >= len(KILLS)  # every kill hit a message in flight
+    assert sorted(counts) == [j.idempotency_key for j in jobs]
+    assert set(counts.values()) == {1}, {k: v for k, v in counts.items() if v != 1}

@@ -123,7 +123,12 @@ class Agent:
             return
         self.buffer.push(cycle)
         self._wake.set()
-        _log.debug("cycle collected: %d points, buffer depth %d", len(cycle.points), self.buffer.depth)
+        _log.debug(
+            "cycle collected at %d ms: %d points, buffer depth %d",
+            cycle.time_ns // 1_000_000,
+            len(cycle.points),
+            self.buffer.depth,
+        )
 
     def export_batch(self) -> bool | None:
         """Send the oldest cycles once; None if there was nothing to send."""

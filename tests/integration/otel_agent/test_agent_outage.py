@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import re
 import time
 from pathlib import Path
@@ -22,13 +21,18 @@ BUFFER_MIB = 4
 STABLE = '__name__!~"system_network_connection_count"'
 
 
-def _cycles_logged(agent: AgentProcess) -> int:
-    return len(re.findall(r"cycle collected", agent.log()))
+def _cycles_logged(agent: AgentProcess) -> list[int]:
+    """The timestamps (ms) of the cycles the agent says it collected, from its own log."""
+    return [int(ms) for ms in re.findall(r"cycle collected at (\d+) ms", agent.log())]
 
 
 def _samples(prometheus_url: str, query: str, at: float | None = None) -> list[float]:
     result = prom_query(prometheus_url, query, at=at)
     return [float(t) for t, _ in result[0]["values"]] if result else []
+
+
+def _ms(times: list[float]) -> set[int]:
+    return {round(t * 1000) for t in times}
 
 
 def test_collector_outage_loses_no_cycle(stack: StackHandle, tmp_path: Path) -> None:
@@ -55,16 +59,18 @@ def test_collector_outage_loses_no_cycle(stack: StackHandle, tmp_path: Path) -> 
             times = _samples(stack.prometheus_url, f"{uptime}{window}")
             return bool(times) and max(times) >= end - 1
 
-        wait_for(caught_up, timeout=90, what="buffered cycles delivered after the outage")
+        wait_for(caught_up, timeout=180, what="buffered cycles delivered after the outage")
 
+        # Every cycle the agent collected in the window is stored, whatever the scheduling jitter.
         times = _samples(stack.prometheus_url, f"{uptime}{window}", at=end)
-        gaps = [b - a for a, b in itertools.pairwise(times)]
-        assert len(times) >= OUTAGE_SECONDS - 2, f"only {len(times)} cycles stored for a {end - start:.0f}s window"
-        assert max(gaps) < 1.9, f"a cycle is missing: largest gap between samples {max(gaps):.2f}s"
+        collected = {ms for ms in _cycles_logged(agent) if (end - int(end - start) - 1) * 1000 < ms <= end * 1000}
+        assert len(collected) >= OUTAGE_SECONDS // 2, f"the agent collected only {len(collected)} cycles"
+        missing = sorted(collected - _ms(times))
+        assert not missing, f"{len(missing)} of {len(collected)} collected cycles not stored, first at {missing[0]} ms"
         series = prom_query(stack.prometheus_url, f"{selector}{window}", at=end)
-        per_series = {len(r["values"]) for r in series}
         assert len(series) > 100
-        assert per_series == {len(times)}, f"series with missing samples: counts {sorted(per_series)}"
+        short = {r["metric"]["__name__"]: len(r["values"]) for r in series if len(r["values"]) != len(times)}
+        assert not short, f"series with other sample counts than the {len(times)} cycles: {short}"
         dropped = prom_query(stack.prometheus_url, f'otel_agent_points_dropped_total{{service_name="{agent.service}"}}')
         assert {r["value"][1] for r in dropped} == {"0"}
         # The buffer bound holds: the process grows by at most the buffer limit (plus allocator slack).
@@ -81,17 +87,23 @@ def test_sigterm_flushes_buffered_cycles(stack: StackHandle, tmp_path: Path) -> 
     agent = start_agent(stack.otlp_http_endpoint, tmp_path, prefix="agent-sigterm", extra={"HERON_AGENT_INTERVAL": "1"})
     try:
         wait_for(
-            lambda: _cycles_logged(agent) >= 5, timeout=60, what="five cycles buffered while the collector is down"
+            lambda: len(_cycles_logged(agent)) >= 5, timeout=60, what="five cycles buffered while the collector is down"
         )
+    except BaseException:
+        agent.proc.kill()
+        agent.proc.wait()
+        raise
     finally:
         stack.start_service("collector")
     assert agent.terminate(timeout=60) == 0
-    collected = _cycles_logged(agent)  # includes the final cycle taken at shutdown
+    collected = set(_cycles_logged(agent))  # includes the final cycle taken at shutdown
     assert "all buffered cycles delivered" in agent.log()
     uptime = f'system_uptime_seconds{{service_name="{agent.service}"}}[10m]'
     stored = wait_for(
-        lambda: len(_samples(stack.prometheus_url, uptime)) >= collected and _samples(stack.prometheus_url, uptime),
+        lambda: (
+            len(_samples(stack.prometheus_url, uptime)) >= len(collected) and _samples(stack.prometheus_url, uptime)
+        ),
         timeout=30,
-        what=f"{collected} cycles of the stopped agent in Prometheus",
+        what=f"{len(collected)} cycles of the stopped agent in Prometheus",
     )
-    assert len(stored) == collected
+    assert _ms(stored) == collected

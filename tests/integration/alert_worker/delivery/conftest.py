@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -44,6 +45,11 @@ def ns() -> str:
 def write_destinations(path: Path, destinations: dict[str, dict[str, object]]) -> Path:
     path.write_text(yaml.safe_dump({"destinations": destinations}))
     return path
+
+
+def keys_in(texts: list[str], ns: str) -> list[str]:
+    """The notification keys (``<ns>-<number>``) in the messages, in the order they were received."""
+    return [key for text in texts for key in re.findall(rf"{re.escape(ns)}-\d+", text)]
 
 
 class Workers:

@@ -29,7 +29,7 @@ from tests.fixtures.stack import clean_env
 from tests.fixtures.standins import TelegramStandIn
 from tests.fixtures.standins.jobs import make_alert, make_job
 from tests.helpers import wait_for
-from tests.integration.alert_worker.delivery.conftest import ROOT, write_destinations
+from tests.integration.alert_worker.delivery.conftest import ROOT, keys_in, write_destinations
 
 pytestmark = pytest.mark.integration
 TOKEN = "123456:TEST-token-abcdefghijklmnopqrstu"
@@ -137,7 +137,7 @@ def test_sigkilled_celery_worker_delivers_every_notification_exactly_once(ns, tm
         finally:
             worker.stop()
             client.close()
-        counts = Counter(w.strip("<>/b") for t in tg.texts() for w in t.split() if w.startswith(f"{ns}-"))
+        counts = Counter(keys_in(tg.texts(), ns))
     assert kills == list(KILLS)
     assert tg.dropped_by_client >= len(KILLS)  # every kill hit a message in flight
     assert sorted(counts) == [j.idempotency_key for j in jobs]

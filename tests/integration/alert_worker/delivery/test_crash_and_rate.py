@@ -13,7 +13,7 @@ from alert_worker.delivery import RedisOutbox
 from tests.fixtures.standins import TelegramStandIn
 from tests.fixtures.standins.jobs import T0, make_alert, make_job
 from tests.helpers import wait_for
-from tests.integration.alert_worker.delivery.conftest import write_destinations
+from tests.integration.alert_worker.delivery.conftest import keys_in, write_destinations
 
 TOKEN = "123456:TEST-token-abcdefghijklmnopqrstu"
 pytestmark = pytest.mark.integration
@@ -33,12 +33,7 @@ def _jobs(ns: str, destination: str, count: int):
 
 
 def _counts(tg: TelegramStandIn, ns: str) -> Counter[str]:
-    counts: Counter[str] = Counter()
-    for text in tg.texts():
-        for word in text.split():
-            if word.startswith(f"{ns}-"):
-                counts[word.strip("<>/b")] += 1
-    return counts
+    return Counter(keys_in(tg.texts(), ns))
 
 
 def test_killed_workers_deliver_every_notification_exactly_once(ns, tmp_path, redis_client, workers_factory) -> None:
@@ -82,37 +77,33 @@ def test_killed_workers_deliver_every_notification_exactly_once(ns, tmp_path, re
     assert recovered >= 5  # the interrupted sends were taken over after their lease expired
 
 
-def test_burst_to_one_chat_is_delivered_in_order_at_the_rate(ns, tmp_path, redis_client, workers_factory) -> None:
-    jobs = _jobs(ns, f"tg-{ns}", 50)
-    # The stand-in answers 429 to two messages closer than 150 ms, as Telegram does past its limit.
+def _burst(ns: str, tmp_path, workers_factory, count: int, rate: float, burst: int = 1):
+    """`count` notifications queued at once for one chat that refuses messages closer than 150 ms
+    (429 with retry_after, as Telegram does past its limit), sent by three workers at `rate`."""
+    jobs = _jobs(ns, f"tg-{ns}", count)
     with TelegramStandIn(min_interval=0.15) as tg:
-        dest = {"type": "telegram", "token": TOKEN, "chat_id": "-100", "api_url": tg.url, "rate_per_second": 4}
+        dest = {"type": "telegram", "token": TOKEN, "chat_id": "-100", "api_url": tg.url, "rate_per_second": rate}
+        dest["burst"] = burst
         path = write_destinations(tmp_path / "dest.yaml", {f"tg-{ns}": dest})
         workers = workers_factory(f"heron:test:{ns}:queue", path)
         for name in ("w1", "w2", "w3"):
             workers.start(name)
         workers.wait_ready(3)
         workers.enqueue(jobs)
-        wait_for(lambda: len(tg.accepted) >= 50, timeout=90, what="50 messages at the stand-in", interval=0.2)
-        order = [w.strip("<>/b") for text in tg.texts() for w in text.split() if w.startswith(f"{ns}-")]
-    assert order == [j.idempotency_key for j in jobs]
+        wait_for(lambda: len(tg.accepted) >= count, timeout=90, what=f"{count} messages at the stand-in", interval=0.2)
+    order = keys_in(tg.texts(), ns)
+    return tg, order, [j.idempotency_key for j in jobs]
+
+
+def test_burst_to_one_chat_is_delivered_in_order_at_the_rate(ns, tmp_path, redis_client, workers_factory) -> None:
+    tg, order, expected = _burst(ns, tmp_path, workers_factory, 50, rate=4)
+    assert order == expected
     assert tg.rate_violations == 0
     assert tg.requests == 50  # no request was refused and retried
 
 
 def test_chat_answering_429_gets_every_message_once_in_order(ns, tmp_path, redis_client, workers_factory) -> None:
-    jobs = _jobs(ns, f"tg-{ns}", 8)
-    # Configured faster (20/s, bursts of 3) than the chat accepts (one per 150 ms): the chat answers 429.
-    with TelegramStandIn(min_interval=0.15) as tg:
-        dest = {"type": "telegram", "token": TOKEN, "chat_id": "-100", "api_url": tg.url, "rate_per_second": 20}
-        dest["burst"] = 3
-        path = write_destinations(tmp_path / "dest.yaml", {f"tg-{ns}": dest})
-        workers = workers_factory(f"heron:test:{ns}:queue", path)
-        for name in ("w1", "w2", "w3"):
-            workers.start(name)
-        workers.wait_ready(3)
-        workers.enqueue(jobs)
-        wait_for(lambda: len(tg.accepted) >= 8, timeout=90, what="8 messages at the stand-in", interval=0.2)
-        order = [w.strip("<>/b") for text in tg.texts() for w in text.split() if w.startswith(f"{ns}-")]
+    # Configured faster (20/s, bursts of 3) than the chat accepts: the chat answers 429.
+    tg, order, expected = _burst(ns, tmp_path, workers_factory, 8, rate=20, burst=3)
     assert tg.rate_violations >= 2  # the chat really refused messages
-    assert order == [j.idempotency_key for j in jobs]  # a refused message went out before the next one
+    assert order == expected  # a refused message went out before the next one

@@ -33,9 +33,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from alert_worker.channels.config import resolve_destinations
-from alert_worker.delivery import DeliveryPolicy, RedisOutbox
+from alert_worker.delivery import DeliveryPolicy, RedisOutbox, RedisRateLimiter
+from alert_worker.delivery.queueing import queue_job
 from alert_worker.delivery.wiring import build_service
-from alert_worker.models import job_to_dict
+from alert_worker.models import NotificationJob, job_to_dict
 from tests.fixtures.standins import TelegramStandIn
 from tests.fixtures.standins.jobs import make_alert, make_job
 
@@ -117,6 +118,13 @@ def window(redis_url: str, tmp: Path, latency: float, count: int) -> list[float]
     return out
 
 
+def _enqueue(client: redis.Redis, queue: str, jobs: list[NotificationJob]) -> None:
+    """Queue the way the alert engine does: each job takes its place in its destination's line first."""
+    limiter = RedisRateLimiter(client)
+    for job in jobs:
+        queue_job(job, limiter, lambda j: client.rpush(queue, json.dumps(job_to_dict(j))))
+
+
 def crash(redis_url: str, tmp: Path, count: int, latency: float) -> dict[str, float]:
     """Kill a worker process at random moments until all `count` notifications are sent; count repeats."""
     client = redis.Redis.from_url(redis_url)
@@ -126,7 +134,7 @@ def crash(redis_url: str, tmp: Path, count: int, latency: float) -> dict[str, fl
         name = f"crash{int(latency * 1000)}"
         path = _dest_file(tmp, name, tg, 1000)
         jobs = _jobs(name, name, count)
-        client.rpush(queue, *[json.dumps(job_to_dict(j)) for j in jobs])
+        _enqueue(client, queue, jobs)
         env = {**{k: v for k, v in os.environ.items() if not k.startswith(("HERON_", "OTEL_"))}}
         env["HERON_ALERTS_DELIVERY_LEASE"] = "1"
         cmd = [
@@ -186,7 +194,7 @@ def rate_heron(redis_url: str, tmp: Path, count: int, min_interval: float, rate:
             time.sleep(0.05)
         jobs = _jobs("rate", name, count)
         start = time.time()
-        client.rpush(queue, *[json.dumps(job_to_dict(j)) for j in jobs])
+        _enqueue(client, queue, jobs)
         while len(tg.accepted) < count and time.time() - start < 300:
             time.sleep(0.05)
         for proc in procs:
@@ -291,7 +299,9 @@ def write_report(windows, crashes, heron, naive, scale) -> None:
         "",
         "One worker process, SIGKILLed at a random moment 20 to 400 ms after it is ready (while it sends) and "
         "restarted until every notification was recorded as sent; the broker's redelivery of the killed "
-        "worker's job is simulated by re-queueing it.",
+        "worker's job is simulated by re-queueing it. The worker sends back to back (nothing to wait for), "
+        "so a kill often lands in the window above: a repeat there is the price of never losing a message, "
+        "and the window, not the count of repeats, is what Heron keeps small.",
         "",
         "| remote latency | notifications | kills | lost | sent twice | sends taken over after a lease |",
         "|---|---|---|---|---|---|",

@@ -12,7 +12,7 @@ from alert_worker.channels.base import SendContext, SendResult
 from alert_worker.channels.exceptions import PermanentError, TransientError
 from alert_worker.channels.http import DEFAULT_TIMEOUT, body_excerpt, make_client, post
 from alert_worker.channels.render import NO_LINKS, Links, render
-from alert_worker.channels.telegram_html import MAX_MESSAGE, limit_parts, split_html, split_plain, strip_html
+from alert_worker.channels.telegram_html import MAX_MESSAGE, limit_parts, split_html, strip_html
 from alert_worker.models import NotificationJob
 
 log = logging.getLogger(__name__)
@@ -22,7 +22,14 @@ _BROKEN_400 = ("chat not found", "bot was kicked", "not enough rights", "chat_wr
 
 
 class _BadMarkup(Exception):
-    """400 can't parse entities: this text must go out as plain text."""
+    """400 can't parse entities: this text must go out as plain text.
+
+    `sent` holds the ids of the parts of the same message already shown, before the rejected one.
+    """
+
+    def __init__(self, description: str, sent: list[str] | None = None) -> None:
+        super().__init__(description)
+        self.sent = sent or []
 
 
 class _Migrated(Exception):
@@ -113,6 +120,8 @@ class TelegramChannel:
                 payload["parse_mode"] = "HTML"
             try:
                 result = self._call("sendMessage", payload)
+            except _BadMarkup as exc:
+                raise _BadMarkup(str(exc), sent=ids) from exc
             except TransientError as exc:
                 if not ids:
                     raise
@@ -123,15 +132,16 @@ class TelegramChannel:
 
     def _deliver(self, chat_id: str, html_text: str, progress: str | None) -> list[str]:
         mode, done = _parse_progress(progress)
+        parts = limit_parts(split_html(html_text), self._max_parts, MAX_MESSAGE)
         if mode != "plain":
-            parts = limit_parts(split_html(html_text), self._max_parts, MAX_MESSAGE)
             try:
                 return self._send_parts(chat_id, parts, html=True, done=done)
             except _BadMarkup as exc:
-                log.warning("telegram rejected the HTML markup (%s); sending as plain text", exc)
-                done = []  # parts sent as HTML before the rejection stay; plain text starts over
-        plain = limit_parts(split_plain(strip_html(html_text)), self._max_parts, MAX_MESSAGE, plain=True)
-        return self._send_parts(chat_id, plain, html=False, done=done)
+                log.warning("telegram rejected the HTML markup (%s); sending the rest as plain text", exc)
+                done = exc.sent  # the parts already shown as HTML stay; the next one goes as plain text
+        # The same parts without markup (a part's visible text fits), so plain text continues where
+        # the HTML stopped instead of repeating what the chat already shows.
+        return self._send_parts(chat_id, [strip_html(p) for p in parts], html=False, done=done)
 
     def _try_edit(self, chat_id: str, message_id: str, html_text: str) -> bool:
         parts = split_html(html_text)

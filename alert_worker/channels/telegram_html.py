@@ -102,29 +102,10 @@ def strip_html(text: str) -> str:
     return html.unescape(re.sub(r"<[^>]*>", "", text))
 
 
-def split_plain(text: str, limit: int = MAX_MESSAGE) -> list[str]:
-    """Split plain text into parts of at most `limit` UTF-16 units, preferring line breaks."""
-    parts: list[str] = []
-    while _units(text) > limit:
-        head = text[:limit]
-        while _units(head) > limit:
-            head = head[:-1]
-        newline = head.rfind("\n")
-        if newline * 2 >= limit:
-            head = head[: newline + 1]
-        parts.append(head.strip())
-        text = text[len(head) :]
-    if text.strip():
-        parts.append(text.strip())
-    return parts
-
-
-def limit_parts(parts: list[str], max_parts: int, limit: int, *, plain: bool = False) -> list[str]:
-    """Keep at most `max_parts` parts; the last kept part ends with a truncation mark."""
+def limit_parts(parts: list[str], max_parts: int, limit: int) -> list[str]:
+    """Keep at most `max_parts` HTML parts; the last kept part ends with a truncation mark."""
     if len(parts) <= max_parts:
         return parts
-    mark = TRUNCATION_MARK if plain else escape(TRUNCATION_MARK)
     room = limit - _units(TRUNCATION_MARK)
-    last = parts[max_parts - 1]
-    shortened = (split_plain(last, room) if plain else split_html(last, room))[0]
-    return [*parts[: max_parts - 1], shortened + mark]
+    shortened = split_html(parts[max_parts - 1], room)[0]
+    return [*parts[: max_parts - 1], shortened + escape(TRUNCATION_MARK)]

@@ -145,3 +145,16 @@ def test_resolve_without_edit_option_sends_new_message(script) -> None:
     s = script(OK)
     channel(s).send(make_job(status="resolved"), SendContext(previous_remote_id="42"))
     assert s.requests[0].url.path.endswith("/sendMessage")
+
+
+def test_markup_rejected_part_way_continues_as_plain_text_without_repeating(script) -> None:
+    alerts = tuple(make_alert(labels={"n": str(i)}, summary="x" * 300) for i in range(30))
+    s = script(OK, err(400, "Bad Request: can't parse entities: Unsupported start tag"), OK, OK)
+    channel(s, max_parts=3).send(make_job(alerts=alerts), SendContext())
+    first, rejected, second, third = s.bodies()
+    assert [b.get("parse_mode") for b in s.bodies()] == ["HTML", "HTML", None, None]
+    assert second["text"] == parse_entities(rejected["text"])  # the rejected part, once, without markup
+    assert first["text"] != rejected["text"]
+    assert "(truncated)" in third["text"]
+    shown = parse_entities(first["text"]) + second["text"] + third["text"]
+    assert shown.count("n=0") == 1  # the first part is not repeated

@@ -6,7 +6,6 @@ from alert_worker.channels.telegram_html import (
     escape,
     limit_parts,
     split_html,
-    split_plain,
     strip_html,
     visible_length,
 )
@@ -67,9 +66,3 @@ def test_limit_parts_truncates_with_a_mark() -> None:
     for part in kept:
         parse_entities(part)
         assert visible_length(part) <= 30
-
-
-def test_split_plain_respects_limit() -> None:
-    parts = split_plain("abc\n" * 30, 25)
-    assert all(len(p) <= 25 for p in parts)
-    assert "".join(parts).count("abc") == 30

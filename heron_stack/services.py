@@ -261,8 +261,14 @@ LOCAL_MAIL_DESTINATION = "local-mail"
 """The destination `heron up` adds: email to the local mail sink, so alerts arrive without any account."""
 
 
-def write_local_destinations(config: StackConfig, dest: Path) -> None:
-    """A destinations file with the local mail sink; the environment's quick-setup destinations still apply."""
+def write_local_destinations(config: StackConfig, dest: Path, *, grafana: bool) -> None:
+    """A destinations file with the local mail sink; the environment's quick-setup destinations still apply.
+
+    Messages link to the dashboards only when this stack runs Grafana (`grafana`).
+    """
+    links = {"external_url": config.url("alert_api")}
+    if grafana:
+        links["grafana_url"] = config.url("grafana")
     data = {
         "destinations": {
             LOCAL_MAIL_DESTINATION: {
@@ -274,7 +280,7 @@ def write_local_destinations(config: StackConfig, dest: Path) -> None:
                 "to": ["oncall@localhost"],
             }
         },
-        "links": {"grafana_url": config.url("grafana"), "external_url": config.url("alert_api")},
+        "links": links,
     }
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
@@ -301,7 +307,9 @@ def alerts_env(config: StackConfig, environ: Mapping[str, str]) -> dict[str, str
     }
 
 
-def alert_specs(config: StackConfig, otlp_env: Mapping[str, str], environ: Mapping[str, str]) -> dict[str, ServiceSpec]:
+def alert_specs(
+    config: StackConfig, otlp_env: Mapping[str, str], environ: Mapping[str, str], *, grafana: bool = False
+) -> dict[str, ServiceSpec]:
     """The alert engine: API, Celery worker (evaluation + delivery) and beat (RedBeat lock)."""
     env = {**otlp_env, **alerts_env(config, environ)}
     own_destinations = env["HERON_ALERTS_DESTINATIONS_FILE"] == str(destinations_file(config))
@@ -315,7 +323,11 @@ def alert_specs(config: StackConfig, otlp_env: Mapping[str, str], environ: Mappi
             urls={"alerts_api": config.url("alert_api")},
             ports=[Port(config.host, config.port("alert_api"), ev.PORT_VARIABLES["alert_api"][0])],
             env={**env, "OTEL_SERVICE_NAME": "heron-alert-api"},
-            prepare=lambda: write_local_destinations(config, destinations_file(config)) if own_destinations else None,
+            prepare=lambda: (
+                write_local_destinations(config, destinations_file(config), grafana=grafana)
+                if own_destinations
+                else None
+            ),
         ),
         "alert-worker": ServiceSpec(
             name="alert-worker",
@@ -394,7 +406,7 @@ def heron_specs(config: StackConfig, environ: Mapping[str, str] | None = None) -
     return {
         **({"grafana": grafana_spec(config, grafana)} if grafana else {}),
         "mailsink": mailsink_spec(config),
-        **alert_specs(config, otlp_env, environ),
+        **alert_specs(config, otlp_env, environ, grafana=grafana is not None),
         "loadgen": ServiceSpec(
             name="loadgen",
             argv=[

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 from heron_stack.config import PROJECT_DIR, resolve
@@ -77,6 +78,20 @@ def test_local_stack_mails_alerts_to_its_mail_sink_besides_the_console(tmp_path:
     [policy] = policies_for(routing, {"alertname": "HostHighCpu", "severity": "warning"})
     assert policy.receivers == ("console", "local-mail")
     assert specs["mailsink"].argv[-2:] == ["--maildir", str(tmp_path / "mail")]
+
+
+@pytest.mark.parametrize("grafana", [True, False])
+def test_local_alerts_link_to_the_dashboards_only_when_grafana_runs(tmp_path: Path, grafana: bool) -> None:
+    from alert_worker.channels.config import resolve_destinations
+    from heron_stack.services import alert_specs
+
+    cfg = resolve({}, state_dir=tmp_path, ports={"grafana": 13000, "alert_api": 19097})
+    api = alert_specs(cfg, {}, {}, grafana=grafana)["alert-api"]
+    assert api.prepare is not None
+    api.prepare()
+    links = resolve_destinations(api.env["HERON_ALERTS_DESTINATIONS_FILE"], environ={}).links
+    assert links.grafana_url == ("http://127.0.0.1:13000" if grafana else "")
+    assert links.external_url == "http://127.0.0.1:19097"
 
 
 def test_an_operators_destinations_file_replaces_the_local_mail_sink(tmp_path: Path) -> None:

@@ -7,9 +7,10 @@ one beat active; each rule group is scheduled at its interval with `expires` = i
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery import Celery
 
@@ -19,13 +20,15 @@ from alert_worker.notify.routing import load_routing
 from alert_worker.rules.api_rules import API_GROUP, API_INTERVAL_S
 from alert_worker.rules.loader import load_rule_files
 
+if TYPE_CHECKING:
+    from alert_worker.delivery.ratelimit import RateLimiter
+
 log = logging.getLogger(__name__)
 EVALUATE_TASK = "heron.evaluate_group"
 DELIVER_TASK = "heron.deliver"
 SWEEP_TASK = "heron.deliver_sweep"
 SWEEP_INTERVAL_S = 300
 RESTORE_SCAN_S = 10
-_limiter: Any = None
 
 
 def _delivery_available() -> bool:
@@ -106,19 +109,23 @@ def create_celery(config: AlertsConfig | None = None) -> Celery:
 app = create_celery()
 
 
-def enqueue_delivery(job: NotificationJob) -> None:
-    """Queue `job` for `heron.deliver`, holding its place in its destination's order (see ratelimit.py)."""
-    global _limiter  # noqa: PLW0603 - one Redis client per process, made on first use
+@functools.cache
+def _rate_limiter(redis_url: str) -> RateLimiter:
+    """One Redis client per process, made on first use."""
     import redis
 
-    from alert_worker.delivery.queueing import queue_job
     from alert_worker.delivery.ratelimit import RedisRateLimiter
 
+    return RedisRateLimiter(redis.Redis.from_url(redis_url))
+
+
+def enqueue_delivery(job: NotificationJob) -> None:
+    """Queue `job` for `heron.deliver`, holding its place in its destination's order (see ratelimit.py)."""
+    from alert_worker.delivery.queueing import queue_job
+
     cfg: AlertsConfig = app.conf.heron_config
-    if _limiter is None:
-        _limiter = RedisRateLimiter(redis.Redis.from_url(cfg.redis_url))
 
     def send(queued: NotificationJob) -> None:
         app.send_task(DELIVER_TASK, args=[job_to_dict(queued)], queue=cfg.notify_queue)
 
-    queue_job(job, _limiter, send)
+    queue_job(job, _rate_limiter(cfg.redis_url), send)

@@ -112,9 +112,9 @@ def _env_int(environ: Mapping[str, str], name: str, default: int, minimum: int =
     return value
 
 
-def _positive_float(name: str, value: object, default: float) -> float:
+def _positive_float(name: str, value: str | float, default: float) -> float:
     try:
-        number = float(value)  # type: ignore[arg-type]  # any object; float() rejects the wrong ones below
+        number = float(value)  # a caller may pass any object at run time: float() rejects it below
     except (TypeError, ValueError):
         number = -1.0
     if number <= 0:

@@ -100,7 +100,8 @@ class GuardedSpanExporter(_Guarded, SpanExporter):
         own_metrics = type(getattr(inner, "_metrics", None)) is not NoOpExporterMetrics
         if type(inner) is not OTLPSpanExporter or client is None or own_metrics:
             batch = [scrub_span(span, self.scrubber) for span in spans] if self.scrubber else spans
-            return inner.export(batch)  # type: ignore[no-any-return]  # the exporter is held as Any
+            result: SpanExportResult = inner.export(batch)
+            return result
         if inner._shutdown:  # the exporter's own state, as its export() checks it
             return SpanExportResult.FAILURE
         data = self._encoder.encode(spans)

@@ -59,6 +59,12 @@ def _field(tag: int, payload: bytes) -> bytes:
     return _varint(tag) + _varint(len(payload)) + payload
 
 
+def _repeated(tag: int, messages: Sequence[Any] | None, dropped_tag: bytes, dropped: int) -> bytes:
+    """A repeated message field (events, links) and the count of those dropped."""
+    out = b"".join(_field(tag, message.SerializeToString()) for message in messages or ())
+    return out + dropped_tag + _varint(dropped) if dropped else out
+
+
 def _any_value(value: Any) -> bytes | None:
     """AnyValue bytes for scalar values; None for what the exporter's own encoder must handle."""
     if isinstance(value, str):
@@ -181,17 +187,8 @@ class SpanEncoder:
         events = span.events
         if events and self._scrubber is not None:
             events = tuple(_scrub_event(event, self._scrubber) for event in events)
-        if events:
-            for event in _encode_events(events) or ():
-                out += _field(0x5A, event.SerializeToString())
-        if span.dropped_events:
-            out += b"\x60" + _varint(span.dropped_events)
-        links = span.links
-        if links:
-            for link in _encode_links(links) or ():
-                out += _field(0x6A, link.SerializeToString())
-        if span.dropped_links:
-            out += b"\x70" + _varint(span.dropped_links)
+        out += _repeated(0x5A, _encode_events(events) if events else None, b"\x60", span.dropped_events)
+        out += _repeated(0x6A, _encode_links(span.links) if span.links else None, b"\x70", span.dropped_links)
         status = span.status
         code = status.status_code.value
         # Status: message is field 2, code field 3 (field 1 is retired).

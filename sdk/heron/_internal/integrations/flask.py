@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable, Iterable
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from time import time_ns
 from typing import Any
 
@@ -56,7 +56,7 @@ class _Request:
         self.status = 0
         self.error: str | None = None
         self.span: trace.Span | None = None
-        self.token: object = None
+        self.token: Token[context.Context] | None = None
 
 
 _GETTER = _EnvironGetter()
@@ -159,7 +159,7 @@ def _finish(request: _Request) -> None:
             _start_span(request)
         span = request.span
         if request.token is not None:
-            context.detach(request.token)  # type: ignore[arg-type]  # the Token attach() returned, kept untyped
+            context.detach(request.token)
         elapsed = (time_ns() - request.start_ns) / 1e9
         status, error = request.status, request.error
         error_type = (error or str(status)) if error or status >= 500 else None

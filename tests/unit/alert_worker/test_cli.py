@@ -90,6 +90,16 @@ def test_visibility_timeout_reaches_the_broker():
     assert (options["visibility_timeout"], options["unacked_restore_throttle"]) == (600.0, 1)
 
 
+def test_retry_countdowns_stay_under_half_the_visibility_timeout():
+    # A worker holds a countdown task unacknowledged; one held past the timeout would run twice.
+    from alert_worker.celery_app import app
+    from alert_worker.delivery.tasks import countdown
+
+    half = app.conf.heron_config.visibility_timeout_s / 2
+    assert countdown(10.0) == 10.0
+    assert countdown(half * 3) == half
+
+
 def test_config_precedence(tmp_path):
     file = tmp_path / "alerts.yaml"
     file.write_text("prometheus_url: http://file:9090\nnotify_queue: from-file\n")

@@ -16,7 +16,7 @@ APT_BENCH := prometheus-node-exporter prometheus-alertmanager
 .PHONY: up down status test lint bench components deps-runtime deps-test deps-bench clean help
 
 help:
-	@echo "make up      - start collector, Prometheus, Loki, Redis (+ Heron services) on loopback"
+	@echo "make up      - start collector, Prometheus, VictoriaLogs, Redis (+ Heron services) on loopback"
 	@echo "make down    - stop everything 'make up' started"
 	@echo "make status  - show what runs"
 	@echo "make test    - lint, then unit + integration + e2e tests against the real services"

@@ -1,5 +1,5 @@
 """Self-telemetry over OTLP: evaluations, evaluation duration, alerts by rule/severity/state, jobs
-queued, and the worker's own logs (so Loki shows them beside every other Heron part).
+queued, and the worker's own logs (so VictoriaLogs shows them beside every other Heron part).
 
 Uses the OpenTelemetry API only; `setup()` installs the SDK exporters when
 OTEL_EXPORTER_OTLP_ENDPOINT is set, otherwise the instruments are no-ops.
@@ -130,5 +130,5 @@ def _export_logs(resource: Resource) -> None:
 
 
 def _quiet_http_client(record: logging.LogRecord) -> bool:
-    """Every PromQL query is logged by httpx at INFO; keep those out of Loki."""
+    """Every PromQL query is logged by httpx at INFO; keep those out of the log store."""
     return not (record.name.startswith("httpx") and record.levelno < logging.WARNING)

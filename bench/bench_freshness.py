@@ -139,7 +139,7 @@ def run(trials: int) -> tuple[list[Side], int]:
         )
         job = {"job_name": "bench-node", "scrape_interval": "1s", "scrape_timeout": "1s"}
         stack.extend_prometheus([{**job, "static_configs": [{"targets": [f"127.0.0.1:{node_port}"]}]}])
-        # Logs have no Loki to go to in this stack; the metrics path is what is measured.
+        # The benchmark stack runs no log store; the metrics path is what is measured.
         stack.start_heron("agent", ["--interval", "1"], {"OTEL_LOGS_EXPORTER": "none"})
         stack.start_heron("loadgen", env={"OTEL_SDK_DISABLED": "true"})
         # Niced, loadgen's CPU time is counted as `nice` by the kernel: a marker the other jobs on a shared

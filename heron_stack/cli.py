@@ -7,6 +7,7 @@ heron components    one line per component: name, version, path, status
 heron simulate      OTLP metrics of N synthetic hosts (--hosts N), to load the pipeline at fleet scale
 heron doctor        check every service and the data path end to end; say what is wrong and the fix
 heron mail          the messages the local mail sink received
+heron logs QUERY    search (and --follow) the stack's logs in VictoriaLogs with LogsQL
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from heron_stack import components, config, services, simulate
+from heron_stack import components, config, logs_command, services, simulate
 from heron_stack.doctor import doctor_command, timeout_seconds
 from heron_stack.exceptions import ConfigError, HeronStackError
 from heron_stack.stack import Stack
@@ -26,7 +27,7 @@ SERVICE_NAMES = list(services.START_ORDER)
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="heron", description="Run and inspect the local Heron stack.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    up = sub.add_parser("up", help="start the stack (builds the collector and Loki on first run)")
+    up = sub.add_parser("up", help="start the stack (builds the collector and VictoriaLogs on first run)")
     up.add_argument(
         "--only",
         nargs="+",
@@ -48,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     mail = sub.add_parser("mail", help="list the messages the local mail sink received (alerts by email)")
     mail.add_argument("--last", type=int, default=20, metavar="N", help="show the newest N (default 20)")
     mail.add_argument("--full", action="store_true", help="print each message's text, not only its subject")
+    logs_command.add_arguments(sub.add_parser("logs", help="search and follow the stack's logs (LogsQL)"))
     comp = sub.add_parser("components", help="list the real components and where they come from")
     comp.add_argument("--ensure", action="store_true", help="install or build whatever is missing")
     simulate.add_arguments(sub.add_parser("simulate", help="send the metrics of N synthetic hosts (fleet simulator)"))
@@ -69,8 +71,8 @@ def _cmd_up(stack: Stack, only: Sequence[str] | None) -> int:
     print()
     print(f"Prometheus:  {cfg.url('prometheus')}")
     print(f"OTLP:        gRPC {cfg.url('otlp_grpc')}   HTTP {cfg.url('otlp_http')}")
-    if any(r.name == "loki" for r in results):
-        print(f"Loki:        {cfg.url('loki')}")
+    if any(r.name == "victorialogs" for r in results):
+        print(f"Log search:  {cfg.url('victorialogs')}/select/vmui/  (VictoriaLogs UI; or `heron logs QUERY`)")
     started = {r.name for r in results}
     if "grafana" in started:
         print(f"Grafana:     {cfg.url('grafana')}  (dashboards in the folder Heron)")
@@ -82,7 +84,7 @@ def _cmd_up(stack: Stack, only: Sequence[str] | None) -> int:
         print(f"Alerts API:  {cfg.url('alert_api')}/api/alerts/active")
     if "mailsink" in started:
         print(f"Mail:        smtp://{cfg.addr('mail')} keeps email alerts in {cfg.state_dir / 'mail'} (`heron mail`)")
-    print(f"Logs:        {cfg.state_dir / 'logs'}")
+    print(f"Own logs:    {cfg.state_dir / 'logs'}")
     print("Stop with:   make down")
     return 0
 
@@ -179,6 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "mail": lambda: _cmd_mail(cfg, args.last, args.full),
             "simulate": lambda: simulate.run_command(args),
             "doctor": lambda: doctor_command(cfg, args.json, args.timeout),
+            "logs": lambda: logs_command.run(args, cfg),
         }
         return commands[args.command]()
     except ConfigError as exc:

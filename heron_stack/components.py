@@ -1,6 +1,6 @@
-"""Find, install or build the real parts the stack runs: collector, Loki, Prometheus, Redis.
+"""Find, install or build the real parts the stack runs: collector, VictoriaLogs, Prometheus, Redis.
 
-The collector and Loki are built from Go modules (pinned in `build/`) and cached per version and
+The collector and VictoriaLogs are built from Go modules (pinned in `build/`) and cached per version and
 build-input hash outside the project, so a second run or CI on the same machine reuses them.
 Prometheus, promtool and Redis come from Debian packages.
 """
@@ -27,7 +27,8 @@ from heron_stack.exceptions import BuildFailed, ComponentMissing
 Progress = Callable[[str], None]
 
 COLLECTOR_BINARY = "heron-otelcol"
-LOKI_PACKAGE = "github.com/grafana/loki/v3/cmd/loki"
+VICTORIALOGS_BINARY = "victoria-logs"
+BUILDINFO_VERSION = "github.com/VictoriaMetrics/VictoriaMetrics/lib/buildinfo.Version"
 GO_FIX = "Install Go 1.25 or newer (the Go toolchain from your distribution's backports or the official downloads)"
 
 
@@ -107,13 +108,16 @@ def _run_logged(
     with log.open("a", encoding="utf-8") as fh:
         fh.write(f"$ {' '.join(argv)}\n")
         fh.flush()
-        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        assert proc.stdout is not None
-        for count, line in enumerate(proc.stdout, start=1):
-            fh.write(line)
-            if count % 50 == 0 or "Compiling" in line or "Getting go modules" in line:
-                progress(f"[{name}] {step}: {count} lines of output so far ({line.strip()[:90]})")
-        if proc.wait() != 0:
+        with subprocess.Popen(
+            argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        ) as proc:
+            assert proc.stdout is not None
+            for count, line in enumerate(proc.stdout, start=1):
+                fh.write(line)
+                if count % 50 == 0 or "Compiling" in line or "Getting go modules" in line:
+                    progress(f"[{name}] {step}: {count} lines of output so far ({line.strip()[:90]})")
+            returncode = proc.wait()
+        if returncode != 0:
             raise BuildFailed(name, step, str(log))
 
 
@@ -162,7 +166,8 @@ class GoComponent:
 
     def locate(self) -> ComponentStatus:
         if self.cached_path.exists():
-            return ComponentStatus(self.name, self.version, self.cached_path, "cached")
+            built = _version_of([str(self.cached_path), *self.version_argv]) or "unknown"
+            return ComponentStatus(self.name, built, self.cached_path, "cached")
         for candidate in self.path_candidates:
             found = shutil.which(candidate)
             if found and _version_of([found, *self.version_argv]) == self.version:
@@ -243,34 +248,58 @@ class CollectorComponent(GoComponent):
         (work / self.binary).replace(self.cached_path)
 
 
-class LokiComponent(GoComponent):
-    """Grafana Loki, built from `build/loki` (a module that depends on Loki and repeats its replaces)."""
+class GoInstallComponent(GoComponent):
+    """A binary that `go install MODULE@VERSION` builds as it is, pinned in `build/versions.yaml`."""
 
-    def __init__(self, project_dir: Path, cache_root: Path) -> None:
-        self.module_dir = project_dir / "build" / "loki"
-        go_mod = self.module_dir / "go.mod"
-        match = re.search(r"github\.com/grafana/loki/v3 v(\S+)", go_mod.read_text(encoding="utf-8"))
-        version = match.group(1) if match else "unknown"
-        super().__init__(
-            "loki", "loki", version, [go_mod, self.module_dir / "go.sum"], cache_root, ["loki"], ["-version"]
-        )
+    def __init__(
+        self, name: str, binary: str, project_dir: Path, cache_root: Path, version_argv: Sequence[str]
+    ) -> None:
+        pins = project_dir / "build" / "versions.yaml"
+        self.pin = PinnedModule.read(pins, name)
+        super().__init__(name, binary, self.pin.version.lstrip("v"), [pins], cache_root, [binary], version_argv)
 
     def _build(self, log: Path, progress: Progress) -> None:
-        out = self.cache_dir / f"{self.binary}.partial"
-        ldflags = f"-s -w -X github.com/grafana/loki/v3/pkg/util/build.Version={self.version}"
+        env = {**os.environ, "GOBIN": str(self.cache_dir), "GOFLAGS": "-mod=mod"}
         _run_logged(
-            ["go", "build", "-v", "-trimpath", f"-ldflags={ldflags}", "-o", str(out), LOKI_PACKAGE],
-            cwd=self.module_dir,
-            env=dict(os.environ),
+            # The version stamp makes `-version` and the store's own metrics report the pinned release.
+            ["go", "install", f"-ldflags=-X {BUILDINFO_VERSION}={self.binary}-{self.pin.version}", self.pin.ref],
+            cwd=self.cache_dir,
+            env=env,
             log=log,
-            step="go build",
+            step="go install",
             name=self.name,
             progress=progress,
         )
-        out.replace(self.cached_path)
 
 
-Component = DebianComponent | CollectorComponent | LokiComponent
+@dataclass(frozen=True)
+class PinnedModule:
+    """One entry of `build/versions.yaml`: the Go module to install, its version and its image."""
+
+    module: str
+    version: str
+    image: str
+
+    @classmethod
+    def read(cls, path: Path, name: str) -> PinnedModule:
+        entry = yaml.safe_load(path.read_text(encoding="utf-8"))[name]
+        return cls(module=str(entry["module"]), version=str(entry["version"]), image=str(entry["image"]))
+
+    @property
+    def ref(self) -> str:
+        return f"{self.module}@{self.version}"
+
+    @property
+    def image_ref(self) -> str:
+        return f"{self.image}:{self.version}"
+
+
+def victorialogs_component(project_dir: Path, cache_root: Path) -> GoInstallComponent:
+    """VictoriaLogs (Apache-2.0): the log store, installed with `go install` at the pinned version."""
+    return GoInstallComponent("victorialogs", VICTORIALOGS_BINARY, project_dir, cache_root, ["-version"])
+
+
+Component = DebianComponent | CollectorComponent | GoInstallComponent
 
 
 def registry(config: StackConfig) -> dict[str, Component]:
@@ -278,7 +307,7 @@ def registry(config: StackConfig) -> dict[str, Component]:
     cache = config.cache_dir
     return {
         "collector": CollectorComponent(config.project_dir, cache),
-        "loki": LokiComponent(config.project_dir, cache),
+        "victorialogs": victorialogs_component(config.project_dir, cache),
         "prometheus": DebianComponent("prometheus", "prometheus", "prometheus", ["--version"]),
         "promtool": DebianComponent("promtool", "promtool", "prometheus", ["--version"]),
         "redis": DebianComponent("redis", "redis-server", "redis-server", ["--version"]),

@@ -12,7 +12,7 @@ from heron_stack import environment_variables as ev
 from heron_stack.exceptions import ConfigError
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-"""The Heron project directory: configs (otel-collector.yaml, prometheus/, loki/, build/) live here."""
+"""The Heron project directory: configs (otel-collector.yaml, prometheus/, grafana/, build/) live here."""
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ HERON_STATE_DIR = "HERON_STATE_DIR"
 """Where `heron up` keeps pid files, logs and data. Default: `.heron/` in the project directory."""
 
 HERON_CACHE_DIR = "HERON_CACHE_DIR"
-"""Where built components (collector, Loki) are cached. Default: `$XDG_CACHE_HOME/heron` or `~/.cache/heron`."""
+"""Where built components (collector, VictoriaLogs) are cached. Default: `$XDG_CACHE_HOME/heron` or `~/.cache/heron`."""
 
 HERON_BIND_HOST = "HERON_BIND_HOST"
 """Address every local service listens on. Default `127.0.0.1` (loopback only)."""
@@ -23,14 +23,16 @@ HERON_OTLP_TOKEN_FILE = "HERON_OTLP_TOKEN_FILE"
 HERON_READY_TIMEOUT = "HERON_READY_TIMEOUT"
 """Seconds each service may take to become ready. Default 60."""
 
+HERON_VICTORIALOGS_RETENTION = "HERON_VICTORIALOGS_RETENTION"
+"""How long VictoriaLogs keeps logs: a number and a unit (h, d, w, y), e.g. `7d`, `12w`. Default `7d`."""
+
 PORT_VARIABLES: dict[str, tuple[str, int]] = {
     "otlp_grpc": ("HERON_OTLP_GRPC_PORT", 4317),
     "otlp_http": ("HERON_OTLP_HTTP_PORT", 4318),
     "collector_health": ("HERON_COLLECTOR_HEALTH_PORT", 13133),
     "collector_telemetry": ("HERON_COLLECTOR_TELEMETRY_PORT", 8888),
     "prometheus": ("HERON_PROMETHEUS_PORT", 9090),
-    "loki": ("HERON_LOKI_PORT", 3100),
-    "loki_grpc": ("HERON_LOKI_GRPC_PORT", 9096),
+    "victorialogs": ("HERON_VICTORIALOGS_PORT", 9428),
     "redis": ("HERON_REDIS_PORT", 6379),
     "loadgen": ("HERON_LOADGEN_PORT", 8080),
     "alert_api": ("HERON_ALERTS_API_PORT", 9097),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import sys
@@ -17,7 +18,7 @@ from heron_stack.config import StackConfig
 from heron_stack.exceptions import ConfigError
 from heron_stack.runner import Port, ReadyCheck, ServiceSpec
 
-INFRASTRUCTURE = ("redis", "prometheus", "loki", "collector")
+INFRASTRUCTURE = ("redis", "prometheus", "victorialogs", "collector")
 """The real third-party parts. Destinations start before the collector that feeds them."""
 
 HERON_SERVICES = ("mailsink", "agent", "alert-api", "alert-worker", "alert-beat", "loadgen", "grafana")
@@ -27,7 +28,7 @@ Grafana runs only where a `grafana` binary is on PATH; Heron does not install it
 
 START_ORDER = INFRASTRUCTURE + HERON_SERVICES
 
-COMPONENTS = {"redis": "redis", "prometheus": "prometheus", "loki": "loki", "collector": "collector"}
+COMPONENTS = {"redis": "redis", "prometheus": "prometheus", "victorialogs": "victorialogs", "collector": "collector"}
 """Service -> the component (binary) it needs; Heron's services run on this Python."""
 
 
@@ -120,6 +121,41 @@ def _mib(environ: Mapping[str, str], name: str, default: int) -> int:
     return int(raw)
 
 
+VICTORIALOGS_OTLP_PATH = "/insert/opentelemetry/v1/logs"
+RETENTION = re.compile(r"(\d+)([hdwy])")
+HOURS_PER_UNIT = {"h": 1, "d": 24, "w": 24 * 7, "y": 24 * 365}
+
+
+def victorialogs_retention(environ: Mapping[str, str]) -> str:
+    """HERON_VICTORIALOGS_RETENTION, checked: VictoriaLogs keeps at least one day."""
+    raw = environ.get(ev.HERON_VICTORIALOGS_RETENTION) or "7d"
+    match = RETENTION.fullmatch(raw.strip())
+    if match is None or int(match.group(1)) * HOURS_PER_UNIT[match.group(2)] < 24:
+        allowed = "a whole number and a unit h, d, w or y, at least one day (e.g. 24h, 7d, 12w, 1y; default 7d)"
+        raise ConfigError(ev.HERON_VICTORIALOGS_RETENTION, raw, allowed)
+    return match.group(0)
+
+
+def victorialogs_spec(config: StackConfig, binary: Path, environ: Mapping[str, str] | None = None) -> ServiceSpec:
+    """VictoriaLogs with its data under the state dir; its web UI is at /select/vmui."""
+    environ = os.environ if environ is None else environ
+    data = config.state_dir / "victorialogs"
+    return ServiceSpec(
+        name="victorialogs",
+        argv=[
+            str(binary),
+            f"-httpListenAddr={config.addr('victorialogs')}",
+            f"-storageDataPath={data}",
+            f"-retentionPeriod={victorialogs_retention(environ)}",
+            "-loggerLevel=WARN",
+        ],
+        ready=http_ready(f"{config.url('victorialogs')}/health"),
+        urls={"victorialogs": config.url("victorialogs"), "logs_ui": f"{config.url('victorialogs')}/select/vmui/"},
+        ports=[_port(config, "victorialogs")],
+        prepare=lambda: data.mkdir(parents=True, exist_ok=True),
+    )
+
+
 def collector_env(config: StackConfig, environ: Mapping[str, str] | None = None) -> dict[str, str]:
     environ = os.environ if environ is None else environ
     env = {
@@ -130,7 +166,7 @@ def collector_env(config: StackConfig, environ: Mapping[str, str] | None = None)
         "HERON_COLLECTOR_TELEMETRY_HOST": config.host,
         "HERON_COLLECTOR_TELEMETRY_PORT": str(config.port("collector_telemetry")),
         "HERON_PROMETHEUS_REMOTE_WRITE_URL": f"{config.url('prometheus')}/api/v1/write",
-        "HERON_LOKI_OTLP_ENDPOINT": f"{config.url('loki')}/otlp",
+        "HERON_VICTORIALOGS_OTLP_ENDPOINT": f"{config.url('victorialogs')}{VICTORIALOGS_OTLP_PATH}",
     }
     if config.otlp_token:
         env[ev.HERON_OTLP_TOKEN] = config.otlp_token
@@ -195,24 +231,8 @@ def build_specs(config: StackConfig, binaries: Mapping[str, Path]) -> dict[str, 
             ports=[_port(config, "prometheus")],
             prepare=lambda: render_prometheus_config(config, rendered),
         )
-    if "loki" in binaries:
-        specs["loki"] = ServiceSpec(
-            name="loki",
-            argv=[
-                str(binaries["loki"]),
-                f"-config.file={config.project_dir / 'loki' / 'loki.yaml'}",
-                "-config.expand-env=true",
-            ],
-            ready=http_ready(f"{config.url('loki')}/ready"),
-            urls={"loki": config.url("loki")},
-            ports=[_port(config, "loki"), _port(config, "loki_grpc")],
-            env={
-                "HERON_LOKI_DATA_DIR": str(state / "loki"),
-                "HERON_LOKI_HTTP_PORT": str(config.port("loki")),
-                "HERON_LOKI_GRPC_PORT": str(config.port("loki_grpc")),
-                "HERON_LOKI_BIND_HOST": config.host,
-            },
-        )
+    if "victorialogs" in binaries:
+        specs["victorialogs"] = victorialogs_spec(config, binaries["victorialogs"])
     if "collector" in binaries:
         specs["collector"] = ServiceSpec(
             name="collector",
@@ -366,7 +386,7 @@ def grafana_spec(config: StackConfig, binary: str) -> ServiceSpec:
             "GF_ANALYTICS_REPORTING_ENABLED": "false",
             "GF_ANALYTICS_CHECK_FOR_UPDATES": "false",
             "HERON_PROMETHEUS_URL": config.url("prometheus"),
-            "HERON_LOKI_URL": config.url("loki"),
+            "HERON_VICTORIALOGS_URL": config.url("victorialogs"),
             "HERON_GRAFANA_DASHBOARDS_DIR": str(config.project_dir / "grafana" / "dashboards"),
         },
         prepare=lambda: data.mkdir(parents=True, exist_ok=True),

@@ -116,7 +116,7 @@ class Telemetry:
         self._snapshot = snapshot
 
     def on_event(self, event: Event) -> None:
-        """Export one event as an OTLP log record (Grafana annotations read these from Loki)."""
+        """Export one event as an OTLP log record (Grafana annotations read these from VictoriaLogs)."""
         try:
             attributes: dict[str, str | float | int | bool] = {
                 "event.type": event.type,

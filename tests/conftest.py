@@ -11,7 +11,7 @@ from tests.fixtures.stack import StackHandle, start_stack
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackHandle]:
-    """The real collector, Prometheus, Loki and Redis on free loopback ports, for the whole session."""
+    """The real collector, Prometheus, VictoriaLogs and Redis on free loopback ports, for the whole session."""
     handle = start_stack(tmp_path_factory.mktemp("heron-stack"))
     try:
         yield handle

@@ -1,4 +1,4 @@
-"""Small helpers for integration and e2e tests: poll with a deadline, query Prometheus and Loki."""
+"""Small helpers for integration and e2e tests: poll with a deadline, query Prometheus and VictoriaLogs."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import httpx
+
+from heron_stack import logsql
 
 T = TypeVar("T")
 
@@ -59,10 +61,7 @@ def prom_range(prometheus_url: str, query: str, start: float, end: float, step: 
     return result
 
 
-def loki_query(loki_url: str, logql: str, start_ns: int, end_ns: int, limit: int = 1000) -> list[dict[str, Any]]:
-    """Run a LogQL range query and return the streams in `data.result`."""
-    params = {"query": logql, "start": str(start_ns), "end": str(end_ns), "limit": str(limit), "direction": "forward"}
-    resp = httpx.get(f"{loki_url}/loki/api/v1/query_range", params=params, timeout=30)
-    resp.raise_for_status()
-    result: list[dict[str, Any]] = resp.json()["data"]["result"]
-    return result
+def logs_query(url: str, query: str, *, since_s: float = 3600, limit: int = 10_000) -> list[dict[str, str]]:
+    """Run a LogsQL query over the last `since_s` seconds; one field -> value dict per log entry."""
+    with httpx.Client(timeout=30) as client:
+        return logsql.query(client, url, query, start=str(int(time.time() - since_s)), limit=limit)

@@ -10,8 +10,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from grafana_foundation_sdk.builders import dashboard, logs, loki, prometheus, stat, table, timeseries
+from grafana_foundation_sdk.builders import dashboard, logs, prometheus, stat, table, timeseries
 from grafana_foundation_sdk.builders.common import StackingConfig
+from grafana_foundation_sdk.cog import builder as cogbuilder
+from grafana_foundation_sdk.cog import variants as cogvariants
+from grafana_foundation_sdk.cog.runtime import UnknownDataquery
 from grafana_foundation_sdk.models.common import LogsSortOrder, StackingMode
 from grafana_foundation_sdk.models.dashboard import (
     DataSourceRef,
@@ -23,9 +26,28 @@ from grafana_foundation_sdk.models.dashboard import (
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
 PROMETHEUS_UID = "heron-prometheus"
-LOKI_UID = "heron-loki"
+LOGS_UID = "heron-logs"
+LOGS_TYPE = "victoriametrics-logs-datasource"
 PROMETHEUS = DataSourceRef(type_val="prometheus", uid=PROMETHEUS_UID)
-LOKI = DataSourceRef(type_val="loki", uid=LOKI_UID)
+LOGS = DataSourceRef(type_val=LOGS_TYPE, uid=LOGS_UID)
+
+
+class LogsQLQuery(cogbuilder.Builder[cogvariants.Dataquery]):
+    """A LogsQL query of the VictoriaLogs datasource plugin (the typed SDK has no builder for it)."""
+
+    def __init__(self, expr: str, ref_id: str = "A") -> None:
+        self.expr, self.ref_id = expr, ref_id
+
+    def build(self) -> cogvariants.Dataquery:
+        return UnknownDataquery(
+            {
+                "refId": self.ref_id,
+                "datasource": {"type": LOGS_TYPE, "uid": LOGS_UID},
+                "editorMode": "code",
+                "expr": self.expr,
+                "queryType": "instant",
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -149,19 +171,18 @@ def grid(
     )
 
 
-def log_panel(title: str, description: str, logql: str, *, width: int = 24, height: int = 10) -> logs.Panel:
-    target = loki.Dataquery().expr(logql).ref_id("A").datasource(LOKI)
+def log_panel(title: str, description: str, logsql: str, *, width: int = 24, height: int = 10) -> logs.Panel:
     return (
         logs.Panel()
         .title(title)
         .description(description)
-        .datasource(LOKI)
+        .datasource(LOGS)
         .span(width)
         .height(height)
         .show_time(True)
         .wrap_log_message(True)
         .sort_order(LogsSortOrder.DESCENDING)
-        .with_target(target)
+        .with_target(LogsQLQuery(logsql))
     )
 
 

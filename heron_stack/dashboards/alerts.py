@@ -141,8 +141,7 @@ def build() -> dashboard.Dashboard:
             log_panel(
                 "Recent transitions and notifications",
                 "The alert worker's log: transitions, notifications, delivery failures.",
-                '{service_name=~"heron-alert-worker|heron-alert-beat"} '
-                '|~ "(?i)firing|resolved|pending|notif|deliver|sent"',
+                '{service.name=~"heron-alert-(worker|beat)"} _msg:~"(?i)firing|resolved|pending|notif|deliver|sent"',
             )
         )
     )

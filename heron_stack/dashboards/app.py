@@ -121,7 +121,7 @@ def build() -> dashboard.Dashboard:
             log_panel(
                 "Logs of the selected services",
                 "Log records of the selected services; a trace id links to every log of that request.",
-                '{service_name=~"$service"}',
+                '{service.name=~"$service"}',
                 width=12,
             )
         )

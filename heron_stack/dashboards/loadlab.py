@@ -6,7 +6,7 @@ from grafana_foundation_sdk.builders import dashboard
 
 from heron_stack.dashboards._panels import (
     GREEN_YELLOW_RED_70_90,
-    LOKI,
+    LOGS,
     Q,
     base,
     log_panel,
@@ -17,14 +17,14 @@ from heron_stack.dashboards._panels import (
 
 RATE = "$__rate_interval"
 LOADGEN = 'service_name="heron-loadgen"'
-EVENTS = f'{{{LOADGEN}}} | event_type=~"action_.+|scenario_.+"'
+EVENTS = '{service.name="heron-loadgen"} event.type:~"^(action|scenario)_"'
 
 
 def build() -> dashboard.Dashboard:
     events = (
         dashboard.AnnotationQuery()
         .name("Load lab actions and scenarios")
-        .datasource(LOKI)
+        .datasource(LOGS)
         .enable(True)
         .icon_color("orange")
         .expr(EVENTS)

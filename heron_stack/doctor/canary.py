@@ -1,4 +1,6 @@
-"""The end-to-end canary: one OTLP gauge and one log record, uniquely labelled, followed into Prometheus and Loki."""
+"""The end-to-end canary: one OTLP gauge and one log record, uniquely labelled,
+followed into Prometheus and VictoriaLogs.
+"""
 
 from __future__ import annotations
 
@@ -40,8 +42,8 @@ class Canary:
         return f'{PROM_METRIC}{{{ID_LABEL}="{self.id}"}}'
 
     @property
-    def logql(self) -> str:
-        return f'{{service_name="{SERVICE}"}} |= "{self.id}"'
+    def logsql(self) -> str:
+        return f'{{service.name="{SERVICE}"}} "{self.id}"'
 
     @property
     def message(self) -> str:

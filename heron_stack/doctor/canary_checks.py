@@ -12,7 +12,7 @@ from heron_stack.config import StackConfig
 from heron_stack.doctor import collector
 from heron_stack.doctor.adapters import Probes
 from heron_stack.doctor.canary import Canary, log_request, metric_request, partial_rejection
-from heron_stack.doctor.http import ProbeFailed, loki_lines, prom_query
+from heron_stack.doctor.http import ProbeFailed, log_messages, prom_query
 from heron_stack.doctor.models import Check, fail, ok, warn
 
 COMPONENT = "canary"
@@ -131,11 +131,15 @@ def _metric_hop(lost: str, d: Mapping[str, float]) -> tuple[str, str]:
 def judge_log_leg(latency: float | None, wait: float, d: Mapping[str, float]) -> Check:
     if latency is not None:
         return ok(
-            COMPONENT, f"log record reached Loki in {latency:.2f}s (OTLP -> collector -> Loki /otlp)", latency_s=latency
+            COMPONENT,
+            f"log record reached VictoriaLogs in {latency:.2f}s (OTLP -> collector -> VictoriaLogs)",
+            latency_s=latency,
         )
-    lost = f"log record not in Loki after {wait:.0f}s"
+    lost = f"log record not in VictoriaLogs after {wait:.0f}s"
     if not d:
-        return fail(COMPONENT, f"{lost}; the collector's telemetry did not answer", "see the collector and loki checks")
+        return fail(
+            COMPONENT, f"{lost}; the collector's telemetry did not answer", "see the collector and victorialogs checks"
+        )
     if d["otelcol_receiver_refused_log_records_total"] > 0:
         return fail(
             COMPONENT, f"{lost}: the collector refused it (memory limiter)", "raise HERON_COLLECTOR_MEMORY_LIMIT_MIB"
@@ -143,11 +147,13 @@ def judge_log_leg(latency: float | None, wait: float, d: Mapping[str, float]) ->
     if d["otelcol_exporter_send_failed_log_records_total"] > 0 or d["queue:logs"] > 0:
         return fail(
             COMPONENT,
-            f"{lost}: the collector cannot deliver logs to Loki",
-            "see the loki check above and the collector log (it names Loki's answer)",
+            f"{lost}: the collector cannot deliver logs to VictoriaLogs",
+            "see the victorialogs check above and the collector log (it names the store's answer)",
         )
     if d["otelcol_exporter_sent_log_records_total"] > 0:
-        return fail(COMPONENT, f"{lost}, though the collector sent it: Loki did not index it", "see Loki's log")
+        return fail(
+            COMPONENT, f"{lost}, though the collector sent it: VictoriaLogs did not store it", "see VictoriaLogs' log"
+        )
     return fail(COMPONENT, f"{lost}: not exported yet", "see the collector log (batch, exporter queue)")
 
 
@@ -158,7 +164,9 @@ def _metric_arrived(probes: Probes, config: StackConfig, canary: Canary) -> bool
 
 def _log_arrived(probes: Probes, config: StackConfig, canary: Canary) -> bool:
     start, end = canary.time_ns - 60 * 10**9, int(probes.now() * 1e9) + 60 * 10**9
-    return any(canary.id in line for line in loki_lines(probes, config.url("loki"), canary.logql, start, end))
+    return any(
+        canary.id in line for line in log_messages(probes, config.url("victorialogs"), canary.logsql, start, end)
+    )
 
 
 def _remote_write(probes: Probes, config: StackConfig) -> tuple[int, str] | None:
@@ -202,7 +210,7 @@ def run_canary(config: StackConfig, probes: Probes, wait: float, follow: Mapping
         probes.sleep(POLL_S)
     d = collector.delta(before, collector.read(probes, telemetry)) if pending else {}
     out = list(refused)
-    for name, where in (("metrics", "Prometheus"), ("logs", "Loki")):
+    for name, where in (("metrics", "Prometheus"), ("logs", "VictoriaLogs")):
         if not sent[name].accepted:
             continue
         if not follow.get(name):

@@ -57,7 +57,7 @@ def diagnose(
 ) -> list[Check]:
     """Every check, in the order of the data path; later checks are skipped when what they need is down."""
     services = service_checks.check_services(config, probes)
-    up = {name for name in ("prometheus", "loki", "redis", "collector") if _healthy(services, name)}
+    up = {name for name in ("prometheus", "victorialogs", "redis", "collector") if _healthy(services, name)}
     checks = list(services)
     if "prometheus" in up:
         checks += pipeline_checks.check_pipeline(config, probes, agent_every)
@@ -68,7 +68,7 @@ def diagnose(
     else:
         checks.append(warn("alert-engine", "not checked: Redis is not ready", "fix the redis check first"))
     if "collector" in up:
-        follow = {"metrics": "prometheus" in up, "logs": "loki" in up}
+        follow = {"metrics": "prometheus" in up, "logs": "victorialogs" in up}
         wait = min(canary_wait, max(1.0, probes.remaining() - 2 * probes.timeout))
         checks += _canary(config, probes, wait, follow)
     else:

@@ -1,4 +1,4 @@
-"""Small read helpers over the Prometheus and Loki HTTP APIs, with the doctor's timeout."""
+"""Small read helpers over the Prometheus and VictoriaLogs HTTP APIs, with the doctor's timeout."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 
+from heron_stack import logsql
 from heron_stack.doctor.adapters import Probes
 
 
@@ -46,8 +47,10 @@ def prom_scalar_sum(probes: Probes, base: str, expr: str) -> float:
     return sum(float(row["value"][1]) for row in prom_query(probes, base, expr))
 
 
-def loki_lines(probes: Probes, base: str, logql: str, start_ns: int, end_ns: int) -> list[str]:
-    params = {"query": logql, "start": str(start_ns), "end": str(end_ns), "limit": "10", "direction": "forward"}
-    body = get_json(probes, f"{base}/loki/api/v1/query_range", params)
-    streams = body.get("data", {}).get("result", []) if isinstance(body, dict) else []
-    return [value[1] for stream in streams for value in stream.get("values", [])]
+def log_messages(probes: Probes, base: str, query: str, start_ns: int, end_ns: int) -> list[str]:
+    """The messages of the log entries `query` (LogsQL) finds between the two times."""
+    try:
+        entries = logsql.query(probes.http, base, query, start=str(start_ns // 10**9), end=str(end_ns // 10**9 + 1))
+    except logsql.LogsQLError as exc:
+        raise ProbeFailed(str(exc)) from exc
+    return [entry.get("_msg", "") for entry in entries]

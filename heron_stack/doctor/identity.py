@@ -48,8 +48,8 @@ def prometheus(status: int, body: str) -> Verdict:
     return Seen.FOREIGN, f"{status}: {_short(body)}"
 
 
-def loki(status: int, body: str) -> Verdict:
-    if status == 200 and body.strip() == "ready":
+def victorialogs(status: int, body: str) -> Verdict:
+    if status == 200 and body.strip() == "OK":
         return Seen.READY, "ready"
     if status == 503:
         return Seen.STARTING, f"503 {_short(body)}"
@@ -94,7 +94,7 @@ def redis(reply: bytes) -> Verdict:
 ENDPOINTS: dict[str, Endpoint] = {
     "redis": Endpoint("Redis", "redis", None, lambda status, body: (Seen.FOREIGN, "")),
     "prometheus": Endpoint("Prometheus", "prometheus", "/-/ready", prometheus),
-    "loki": Endpoint("Loki", "loki", "/ready", loki),
+    "victorialogs": Endpoint("VictoriaLogs", "victorialogs", "/health", victorialogs),
     "collector": Endpoint("the OpenTelemetry Collector", "collector_health", "/", collector),
     "alert-api": Endpoint("the Heron alert API", "alert_api", "/api/health", _status_is("ok")),
     "loadgen": Endpoint("the Heron load generator", "loadgen", "/api/health", _status_is("healthy")),

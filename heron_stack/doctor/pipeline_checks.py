@@ -42,9 +42,10 @@ COUNTERS: dict[str, tuple[str, str, str]] = {
         "see the collector log",
     ),
     "otelcol_exporter_send_failed_log_records_total": (
-        "loki",
-        "the collector failed to send {n:.0f} log records to Loki in the last 5 min",
-        "check Loki is ready and reachable at HERON_LOKI_OTLP_ENDPOINT (its /otlp path); see the collector log",
+        "victorialogs",
+        "the collector failed to send {n:.0f} log records to VictoriaLogs in the last 5 min",
+        "check VictoriaLogs is ready and reachable at HERON_VICTORIALOGS_OTLP_ENDPOINT "
+        "(its /insert/opentelemetry/v1/logs path); see the collector log",
     ),
 }
 """Collector self-metric -> (component to blame, what it means, what to do) when it increases."""

@@ -2,8 +2,10 @@
 
 Everything runs as `heron up` runs it (the same service specs): the host agent, the load lab, the alert
 API, worker and beat with the shipped rule pack, and the local mail sink, against the session's real
-collector, Prometheus and Loki. Telegram and Slack are the local stand-ins (their clouds cannot run
-here); email goes over SMTP to the stack's own mail sink. Each step is polled with a deadline.
+collector, Prometheus and VictoriaLogs. Telegram and Slack are the local stand-ins (their clouds cannot
+run here); email goes over SMTP to the stack's own mail sink. The rule's expression is read from the
+shipped rule file, and the load lab's own event log is checked in VictoriaLogs. Each step is polled with
+a deadline.
 """
 
 from __future__ import annotations
@@ -13,21 +15,24 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import yaml
 
+from heron_stack.config import PROJECT_DIR
 from heron_stack.dashboards import render_all
 from heron_stack.dashboards.checks import queries, substitute
 from heron_stack.mailsink import Mail, read_maildir
 from tests.fixtures.stack import StackHandle, start_stack
 from tests.fixtures.standins import SlackStandIn, TelegramStandIn
-from tests.helpers import prom_range, wait_for
+from tests.helpers import logs_query, prom_range, wait_for
 
 pytestmark = pytest.mark.e2e
 
-RULE = "LoadlabCpuSpike"  # shipped in prometheus/rules/heron-loadlab.rules.yml: busy > 80 % for 30 s
+RULE = "LoadlabCpuSpike"
+RULE_FILE = PROJECT_DIR / "prometheus" / "rules" / "heron-loadlab.rules.yml"
 TOKEN = "123456:TEST-token-abcdefghijklmnopqrstu"
 CHAT = "-100777"
 SERVICES = ["redis", "mailsink", "agent", "alert-api", "alert-worker", "alert-beat", "loadgen"]
@@ -61,7 +66,7 @@ def loop(stack: StackHandle, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     host = f"e2e-{uuid.uuid4().hex[:8]}"
     files = tmp_path_factory.mktemp("closed-loop-config")
     state = tmp_path_factory.mktemp("closed-loop-state")
-    shared = {name: stack.config.port(name) for name in ("otlp_http", "otlp_grpc", "prometheus", "loki")}
+    shared = {name: stack.config.port(name) for name in ("otlp_http", "otlp_grpc", "prometheus", "victorialogs")}
     with TelegramStandIn(tokens={TOKEN}, chats={CHAT}) as telegram, SlackStandIn() as slack:
         routing = files / "routing.yaml"
         routing.write_text(ROUTING, encoding="utf-8")
@@ -130,6 +135,16 @@ def _mails(maildir: Path, host: str, resolved: bool) -> list[Mail]:
     return [m for m in read_maildir(maildir) if host in m.text and ("resolved" in m.subject.lower()) == resolved]
 
 
+def _shipped_expr(alert: str) -> str:
+    groups = yaml.safe_load(RULE_FILE.read_text(encoding="utf-8"))["groups"]
+    (expr,) = [r["expr"] for g in groups for r in g["rules"] if r.get("alert") == alert]
+    return str(expr)
+
+
+def _on(series: dict[str, Any], host: str) -> bool:
+    return bool(series["metric"].get("host_name") == host)
+
+
 def _alert_state(api: str, host: str) -> str | None:
     alerts = httpx.get(f"{api}/api/alerts/active", timeout=5).json()["alerts"]
     states = [
@@ -165,9 +180,20 @@ def test_cpu_spike_fires_the_rule_notifies_every_channel_and_resolves(stack: Sta
     assert resp.status_code == 201, resp.text
     action = resp.json()["action_id"]
 
-    # 1. The agent's metric crosses the threshold in Prometheus (the rule's own expression).
-    busy = f'(1 - avg by (host_name) (system_cpu_utilization_ratio{{cpu_mode="idle", host_name="{host}"}})) > 0.8'
-    wait_for(lambda: prom_range(stack.prometheus_url, busy, started, time.time(), 1), timeout=60, what=busy)
+    # 1. The agent's metric crosses the threshold in Prometheus: the shipped rule's own expression.
+    busy = _shipped_expr(RULE)
+    wait_for(
+        lambda: [s for s in prom_range(stack.prometheus_url, busy, started, time.time(), 1) if _on(s, host)],
+        timeout=60,
+        what=f"{busy} for {host}",
+    )
+
+    # The load lab's event log in VictoriaLogs records the action, on this host.
+    events = f'{{service.name="heron-loadgen", host.name="{host}"}} event.type:="action_started"'
+    started_events = wait_for(
+        lambda: logs_query(stack.victorialogs_url, events, since_s=600), timeout=60, what=f"log entries {events}"
+    )
+    assert action in {e.get("loadgen.action_id") for e in started_events}
 
     # 2. The shipped rule fires in Heron's alert engine (pending for 30 s first).
     wait_for(lambda: _alert_state(loop.alerts_api, host) == "firing", timeout=120, what=f"{RULE} firing for {host}")

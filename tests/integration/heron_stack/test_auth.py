@@ -27,7 +27,7 @@ def secured(stack: StackHandle, tmp_path_factory: pytest.TempPathFactory) -> Ite
     handle = start_stack(
         tmp_path_factory.mktemp("secured-collector"),
         env={"HERON_OTLP_TOKEN": TOKEN},
-        ports={"prometheus": stack.config.port("prometheus"), "loki": stack.config.port("loki")},
+        ports={"prometheus": stack.config.port("prometheus"), "victorialogs": stack.config.port("victorialogs")},
         only=["collector"],
     )
     try:

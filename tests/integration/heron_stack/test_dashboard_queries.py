@@ -4,7 +4,7 @@ Real Heron parts produce the data: the agent reports a unique host every second;
 (started by the same runner as `heron up`) runs CPU, memory, disk and traffic actions; the alert
 worker (API, worker, beat) evaluates the default rules, and the CPU spike fires LoadlabCpuSpike to the
 console channel; an app instrumented with the Heron SDK serves requests, some failing. Then every
-PromQL query runs against Prometheus and every LogQL query against Loki, with the dashboard's
+PromQL query runs against Prometheus and every LogsQL query against VictoriaLogs, with the dashboard's
 variables set to what those parts reported.
 """
 
@@ -13,7 +13,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
-import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -28,11 +27,12 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from heron_stack.dashboards import render_all
 from heron_stack.dashboards.checks import PanelQuery, queries, substitute
 from tests.fixtures.stack import StackHandle, clean_env, start_stack
-from tests.helpers import loki_query, prom_query, wait_for
+from tests.helpers import logs_query, prom_query, wait_for
 
 pytestmark = pytest.mark.integration
 
 APP_SERVICE = "dash-proof-app"
+LOGS = "heron-logs"
 HERON_SERVICES = ["redis", "alert-api", "alert-worker", "alert-beat", "loadgen"]
 
 SDK_APP = textwrap.dedent(
@@ -116,7 +116,7 @@ def _alert_firing(api: str, name: str) -> bool:
 @pytest.fixture(scope="module")
 def live(stack: StackHandle, agent_host: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """Heron's own services running against the stack, having produced every kind of data once."""
-    shared = {name: stack.config.port(name) for name in ("otlp_http", "otlp_grpc", "prometheus", "loki")}
+    shared = {name: stack.config.port(name) for name in ("otlp_http", "otlp_grpc", "prometheus", "victorialogs")}
     services = start_stack(tmp_path_factory.mktemp("heron-services"), ports=shared, only=HERON_SERVICES)
     app_processes: list[subprocess.Popen[bytes]] = []
     try:
@@ -163,17 +163,15 @@ def _annotation_cases() -> list[Any]:
         pytest.param(a, id=f"{dash['uid']}:{a['name']}")
         for dash in render_all().values()
         for a in dash.get("annotations", {}).get("list", [])
-        if a.get("datasource", {}).get("uid") == "heron-loki"
+        if a.get("datasource", {}).get("uid") == LOGS
     ]
 
 
 def _run(stack: StackHandle, uid: str, expr: str) -> list[dict[str, Any]]:
     if uid == "heron-prometheus":
         return prom_query(stack.prometheus_url, expr)
-    assert uid == "heron-loki", f"unknown datasource {uid}"
-    assert stack.loki_url is not None
-    now = time.time()
-    return loki_query(stack.loki_url, expr, int((now - 1800) * 1e9), int(now * 1e9), limit=10)
+    assert uid == LOGS, f"unknown datasource {uid}"
+    return logs_query(stack.victorialogs_url, expr, since_s=1800, limit=1000)
 
 
 @pytest.mark.parametrize("query", _cases())
@@ -192,7 +190,9 @@ def test_every_panel_shows_data_from_the_real_pipeline(
 @pytest.mark.parametrize("annotation", _annotation_cases())
 def test_every_annotation_finds_events(stack: StackHandle, live: dict[str, str], annotation: dict[str, Any]) -> None:
     expr = substitute(annotation["expr"], live)
-    assert wait_for(lambda: _run(stack, "heron-loki", expr), timeout=60, what=f"annotation events: {expr}")
+    events = wait_for(lambda: _run(stack, LOGS, expr), timeout=60, what=f"annotation events: {expr}")
+    assert {e["service.name"] for e in events} == {"heron-loadgen"}
+    assert all(e["event.type"].startswith(("action_", "scenario_")) for e in events), events
 
 
 def test_variables_list_what_the_parts_reported(stack: StackHandle, live: dict[str, str]) -> None:
@@ -212,17 +212,55 @@ def test_the_proof_covers_every_dashboard() -> None:
     assert covered == {dash["uid"] for dash in render_all().values()}
 
 
+def _log_panel(title: str) -> PanelQuery:
+    (found,) = [q for dash in render_all().values() for q in queries(dash) if q.panel_title == title]
+    assert found.datasource_uid == LOGS
+    return found
+
+
+def _log_lines(stack: StackHandle, live: dict[str, str], title: str, want: str) -> list[dict[str, Any]]:
+    expr = substitute(_log_panel(title).expr, live)
+    return wait_for(
+        lambda: (rows := _run(stack, LOGS, expr)) and any(want in r["_msg"] for r in rows) and rows,
+        timeout=90,
+        what=f"a line with {want!r} in panel {title!r}: {expr}",
+    )
+
+
+def test_load_lab_event_log_shows_the_actions_that_ran(stack: StackHandle, live: dict[str, str]) -> None:
+    rows = _log_lines(stack, live, "Actions and scenarios", "cpu-stress started")
+    assert {r["service.name"] for r in rows} == {"heron-loadgen"}
+    types = {r["event.type"] for r in rows}
+    assert {"action_started"} <= types, types
+    assert all(t.startswith(("action_", "scenario_")) for t in types), types
+    assert any("traffic" in r["_msg"] for r in rows), "the traffic action is missing from the event log"
+
+
+def test_app_log_panel_shows_only_the_selected_service(stack: StackHandle, live: dict[str, str]) -> None:
+    rows = _log_lines(stack, live, "Logs of the selected services", "payment service timed out")
+    assert {r["service.name"] for r in rows} == {live["service"]}
+    errors = [r for r in rows if "payment service timed out" in r["_msg"]]
+    # The SDK logs the failed request's exception as an ERROR inside its server span: the trace id links it.
+    assert {r["severity_text"] for r in errors} == {"ERROR"}
+    assert all(len(r.get("trace_id", "")) == 32 for r in errors), errors[:2]
+
+
+def test_alert_history_panel_shows_the_transition_of_the_fired_rule(stack: StackHandle, live: dict[str, str]) -> None:
+    rows = _log_lines(stack, live, "Recent transitions and notifications", "LoadlabCpuSpike")
+    assert {r["service.name"] for r in rows} <= {"heron-alert-worker", "heron-alert-beat"}
+
+
 @pytest.mark.parametrize(
     "selector",
     [
-        'service_name="otel-agent", host_name="{host}"',
-        'service_name="heron-loadgen"',
-        'service_name="heron-alert-worker"',
-        'service_name="{service}"',
+        'service.name="otel-agent", host.name="{host}"',
+        'service.name="heron-loadgen"',
+        'service.name="heron-alert-worker"',
+        'service.name="{service}"',
     ],
     ids=["agent", "loadgen", "alert-worker", "sdk-app"],
 )
-def test_every_heron_part_logs_to_loki(stack: StackHandle, live: dict[str, str], selector: str) -> None:
-    logql = "{" + selector.format(**live) + "}"
-    streams = wait_for(lambda: _run(stack, "heron-loki", logql), timeout=60, what=f"logs in Loki for {logql}")
-    assert any(stream["values"] for stream in streams)
+def test_every_heron_part_logs_to_the_log_store(stack: StackHandle, live: dict[str, str], selector: str) -> None:
+    query = "{" + selector.format(**live) + "}"
+    rows = wait_for(lambda: _run(stack, LOGS, query), timeout=60, what=f"logs in VictoriaLogs for {query}")
+    assert all(r["_msg"] for r in rows)

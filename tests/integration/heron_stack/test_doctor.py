@@ -1,4 +1,4 @@
-"""`heron doctor` against the real collector, Prometheus, Loki and Redis of the test stack."""
+"""`heron doctor` against the real collector, Prometheus, VictoriaLogs and Redis of the test stack."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from tests.helpers import wait_for
 
 pytestmark = pytest.mark.integration
 
-INFRA = ("redis", "prometheus", "loki", "collector")
+INFRA = ("redis", "prometheus", "victorialogs", "collector")
 
 
 def targets(stack: StackHandle) -> list[dict[str, Any]]:
@@ -39,7 +39,7 @@ def test_doctor_passes_the_infrastructure_and_the_canary_and_names_what_heron_up
 
     # Prometheus scrapes the collector every 5 s; right after the stack starts, its first scrape may predate it.
     wait_for(
-        lambda: all(t["health"] == "up" for t in targets(stack)),
+        lambda: (found := targets(stack)) and all(t["health"] == "up" for t in found),
         timeout=30,
         what="Prometheus to scrape the collector",
     )
@@ -59,47 +59,47 @@ def test_doctor_passes_the_infrastructure_and_the_canary_and_names_what_heron_up
     canary = [c for c in checks if c["component"] == "canary"]
     assert [c["status"] for c in canary] == ["ok", "ok"], [c for c in checks if c["status"] != "ok"]
     assert canary[0]["what"].startswith("metric reached Prometheus in ")
-    assert canary[1]["what"].startswith("log record reached Loki in ")
+    assert canary[1]["what"].startswith("log record reached VictoriaLogs in ")
     assert all(c["data"]["latency_s"] > 0 for c in canary)
     scrape = next(c for c in checks if "collector's self-metrics" in c["what"])
-    assert scrape["status"] == "ok"
+    assert scrape["status"] == "ok", scrape
     assert code == 1
 
 
-def test_a_stopped_loki_is_named_and_fails_the_run(stack: StackHandle) -> None:
-    stack.stop_service("loki")
+def test_a_stopped_log_store_is_named_and_fails_the_run(stack: StackHandle) -> None:
+    stack.stop_service("victorialogs")
     try:
         probes = default_probes(stack.config, timeout=20)
         with probes.http:
             checks = diagnose(stack.config, probes, canary_wait=5)
     finally:
-        stack.start_service("loki")
+        stack.start_service("victorialogs")
 
-    loki = next(c for c in checks if c.component == "loki")
-    assert loki.status is Status.FAIL
-    assert loki.what == f"not running (nothing answers on {stack.config.addr('loki')})"
-    assert loki.fix == "start it: `heron up` (or `heron up --only loki`)"
+    store = next(c for c in checks if c.component == "victorialogs")
+    assert store.status is Status.FAIL
+    assert store.what == f"not running (nothing answers on {stack.config.addr('victorialogs')})"
+    assert store.fix == "start it: `heron up` (or `heron up --only victorialogs`)"
     canary = [(c.status, c.what.split(" in ")[0]) for c in checks if c.component == "canary"]
     assert canary == [
         (Status.OK, "metric reached Prometheus"),
-        (Status.WARN, "logs sent but not followed: Loki is not ready"),
+        (Status.WARN, "logs sent but not followed: VictoriaLogs is not ready"),
     ]
     assert exit_code(checks) == 1
 
 
 def test_a_port_answered_by_another_service_is_recognised(stack: StackHandle, tmp_path: Path) -> None:
-    """Loki's port pointed at the collector's telemetry endpoint: something answers, but it is not Loki."""
-    ports = {**stack.config.ports, "loki": stack.config.port("collector_telemetry")}
+    """The log store's port pointed at the collector's telemetry endpoint: it answers, but not as VictoriaLogs."""
+    ports = {**stack.config.ports, "victorialogs": stack.config.port("collector_telemetry")}
     config = dataclasses.replace(stack.config, ports=ports, state_dir=tmp_path)
 
     probes = default_probes(config, timeout=20)
     with probes.http:
         checks = diagnose(config, probes, canary_wait=5)
 
-    loki = next(c for c in checks if c.component == "loki")
-    assert loki.status is Status.FAIL
-    assert loki.what.startswith(f"port {ports['loki']} answers but is not Loki (404")
-    assert loki.fix.startswith("set HERON_LOKI_PORT to a free port")
+    store = next(c for c in checks if c.component == "victorialogs")
+    assert store.status is Status.FAIL
+    assert store.what.startswith(f"port {ports['victorialogs']} answers but is not VictoriaLogs (404")
+    assert store.fix.startswith("set HERON_VICTORIALOGS_PORT to a free port")
 
 
 def test_a_collector_that_wants_a_token_is_named_when_the_doctor_has_none(
@@ -108,7 +108,7 @@ def test_a_collector_that_wants_a_token_is_named_when_the_doctor_has_none(
     secured = start_stack(
         tmp_path_factory.mktemp("doctor-secured"),
         env={ev.HERON_OTLP_TOKEN: "doctor-t0ken"},
-        ports={"prometheus": stack.config.port("prometheus"), "loki": stack.config.port("loki")},
+        ports={"prometheus": stack.config.port("prometheus"), "victorialogs": stack.config.port("victorialogs")},
         only=["collector"],
     )
     try:

@@ -23,7 +23,7 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def grafana(stack: StackHandle, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    shared = {name: stack.config.port(name) for name in ("prometheus", "loki")}
+    shared = {name: stack.config.port(name) for name in ("prometheus", "victorialogs")}
     handle = start_stack(tmp_path_factory.mktemp("grafana"), ports=shared, only=["grafana"])
     try:
         yield handle.config.url("grafana")
@@ -39,6 +39,6 @@ def test_every_dashboard_loads_in_the_heron_folder(grafana: str) -> None:
 
 
 def test_provisioned_datasources_answer(grafana: str) -> None:
-    for uid in ("heron-prometheus", "heron-loki"):
+    for uid in ("heron-prometheus", "heron-logs"):
         resp = httpx.get(f"{grafana}/api/datasources/uid/{uid}/health", timeout=10)
         assert resp.status_code == 200, f"{uid}: {resp.text[:200]}"

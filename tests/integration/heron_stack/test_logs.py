@@ -1,9 +1,15 @@
-"""Logs sent with the plain OpenTelemetry SDK are queryable in the real Loki with LogQL."""
+"""Logs sent with the plain OpenTelemetry SDK land in the real VictoriaLogs and come back by LogsQL.
+
+Stream fields are service.name, host.name and deployment.environment.name; trace ids and severity are
+plain fields. While VictoriaLogs is down the collector keeps the logs and delivers them when it returns.
+"""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
+from collections.abc import Iterator
 
 import pytest
 from opentelemetry import context
@@ -15,15 +21,22 @@ from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExp
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 
-from tests.fixtures.stack import StackHandle
-from tests.helpers import loki_query, wait_for
+from heron_stack import cli
+from tests.fixtures.stack import StackHandle, start_stack
+from tests.helpers import logs_query, wait_for
 
 pytestmark = pytest.mark.integration
 
 
-def emit(exporter: LogRecordExporter, host: str, service: str, messages: list[str], *, in_span: bool = False) -> str:
+def emit(
+    exporter: LogRecordExporter,
+    resource: dict[str, str],
+    messages: list[str],
+    *,
+    in_span: bool = False,
+) -> str:
     """Emit `messages` through the OpenTelemetry Logs API; returns the trace id used (or "")."""
-    provider = LoggerProvider(resource=Resource.create({"host.name": host, "service.name": service}))
+    provider = LoggerProvider(resource=Resource.create(resource))
     provider.add_log_record_processor(BatchLogRecordProcessor(exporter))
     logger = provider.get_logger("heron.tests")
     trace_id = ""
@@ -48,49 +61,117 @@ def emit(exporter: LogRecordExporter, host: str, service: str, messages: list[st
     return trace_id
 
 
-def lines(stack: StackHandle, logql: str, since: float) -> list[tuple[dict[str, str], str]]:
-    assert stack.loki_url is not None
-    streams = loki_query(stack.loki_url, logql, int(since * 1e9), int((time.time() + 5) * 1e9))
-    return [(s["stream"], value[1]) for s in streams for value in s["values"]]
+def http_exporter(stack: StackHandle) -> HttpLogExporter:
+    return HttpLogExporter(endpoint=f"{stack.otlp_http_endpoint}/v1/logs")
 
 
 @pytest.mark.parametrize("protocol", ["grpc", "http"])
-def test_logs_are_returned_by_service_and_host_selectors(stack: StackHandle, protocol: str) -> None:
+def test_logs_are_found_by_their_stream_fields_and_by_words(stack: StackHandle, protocol: str) -> None:
     host, service = f"loghost-{uuid.uuid4().hex[:8]}", f"logsvc-{protocol}"
     exporter: LogRecordExporter = (
         GrpcLogExporter(endpoint=stack.otlp_grpc_endpoint, insecure=True)
         if protocol == "grpc"
-        else HttpLogExporter(endpoint=f"{stack.otlp_http_endpoint}/v1/logs")
+        else http_exporter(stack)
     )
-    since = time.time() - 5
-    emit(exporter, host, service, ["order 1 placed", "order 2 placed", "payment failed for order 2"])
+    resource = {"host.name": host, "service.name": service, "deployment.environment.name": "staging"}
+    emit(exporter, resource, ["order 1 placed", "order 2 placed", "payment failed for order 2"])
 
+    stream = f'{{service.name="{service}", host.name="{host}"}}'
     found = wait_for(
-        lambda: lines(stack, f'{{service_name="{service}", host_name="{host}"}}', since),
+        lambda: (rows := logs_query(stack.victorialogs_url, stream)) and len(rows) == 3 and rows,
         timeout=60,
-        what=f"logs of {service} on {host} in Loki",
+        what=f"3 log entries of {service} on {host} in VictoriaLogs",
     )
-    assert sorted(text for _, text in found) == ["order 1 placed", "order 2 placed", "payment failed for order 2"]
-    labels = found[0][0]
-    assert labels["service_name"] == service
-    assert labels["host_name"] == host
+    assert sorted(row["_msg"] for row in found) == ["order 1 placed", "order 2 placed", "payment failed for order 2"]
+    # One stream per service, host and environment; nothing else (no per-process id) splits it.
+    assert {row["_stream"] for row in found} == {
+        f'{{deployment.environment.name="staging",host.name="{host}",service.name="{service}"}}'
+    }
+    assert {row["severity_text"] for row in found} == {"INFO"}
 
-    failed = lines(stack, f'{{host_name="{host}"}} |= "failed"', since)
-    assert [text for _, text in failed] == ["payment failed for order 2"]
+    failed = logs_query(stack.victorialogs_url, f'{{host.name="{host}"}} failed')
+    assert [row["_msg"] for row in failed] == ["payment failed for order 2"]
 
 
 def test_trace_ids_on_log_records_are_queryable(stack: StackHandle) -> None:
     host, service = f"tracehost-{uuid.uuid4().hex[:8]}", "logsvc-traces"
-    since = time.time() - 5
-    trace_id = emit(
-        HttpLogExporter(endpoint=f"{stack.otlp_http_endpoint}/v1/logs"), host, service, ["card declined"], in_span=True
-    )
+    trace_id = emit(http_exporter(stack), {"host.name": host, "service.name": service}, ["card declined"], in_span=True)
     assert len(trace_id) == 32
 
     found = wait_for(
-        lambda: lines(stack, f'{{service_name="{service}"}} | trace_id="{trace_id}"', since),
+        lambda: logs_query(stack.victorialogs_url, f'trace_id:="{trace_id}"'),
         timeout=60,
         what=f"the log line carrying trace id {trace_id}",
     )
-    assert [text for _, text in found] == ["card declined"]
-    assert found[0][0]["severity_text"] == "WARN"
+    assert [row["_msg"] for row in found] == ["card declined"]
+    assert found[0]["severity_text"] == "WARN"
+    assert found[0]["service.name"] == service
+
+
+def test_heron_logs_prints_matching_entries_readably_and_as_json(
+    stack: StackHandle, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    host = f"clihost-{uuid.uuid4().hex[:8]}"
+    emit(http_exporter(stack), {"host.name": host, "service.name": "shop"}, ["cart saved", "checkout error: 502"])
+    wait_for(
+        lambda: len(logs_query(stack.victorialogs_url, f'{{host.name="{host}"}}')) == 2,
+        timeout=60,
+        what="both shop log entries",
+    )
+    monkeypatch.setenv("HERON_VICTORIALOGS_PORT", str(stack.config.port("victorialogs")))
+
+    assert cli.main(["logs", f'{{host.name="{host}"}} error', "--since", "10m"]) == 0
+    (line,) = capsys.readouterr().out.splitlines()
+    assert f"shop@{host}  INFO  checkout error: 502" in line
+
+    assert cli.main(["logs", f'{{host.name="{host}"}}', "--json", "--limit", "1"]) == 0
+    (row,) = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert row["host.name"] == host
+    assert row["_msg"] in {"cart saved", "checkout error: 502"}
+
+    assert cli.main(["logs", "error | nonsense("]) == 2
+    assert "the log store refused the query" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def own_pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackHandle]:
+    """A collector and VictoriaLogs of this module's own, so stopping the store disturbs no other test."""
+    handle = start_stack(tmp_path_factory.mktemp("logs-outage"), only=["victorialogs", "collector"])
+    try:
+        yield handle
+    finally:
+        handle.stack.down()
+
+
+OUTAGE_S = 60
+
+
+def test_logs_sent_while_victorialogs_is_down_arrive_after_it_returns(own_pipeline: StackHandle) -> None:
+    stack = own_pipeline
+    host = f"outage-{uuid.uuid4().hex[:8]}"
+    resource = {"host.name": host, "service.name": "outage-test"}
+    emit(http_exporter(stack), resource, ["before the outage"])
+    wait_for(lambda: logs_query(stack.victorialogs_url, f'{{host.name="{host}"}}'), timeout=60, what="first line")
+
+    stack.stop_service("victorialogs")
+    stopped = time.monotonic()
+    sent = [f"during the outage {i}" for i in range(300)]
+    for batch in range(0, len(sent), 50):  # spread over the outage, in separate exports
+        emit(http_exporter(stack), resource, sent[batch : batch + 50])
+    # Keep the store down for the whole outage: the collector must hold every batch until then.
+    while time.monotonic() - stopped < OUTAGE_S:
+        time.sleep(1)
+    stack.start_service("victorialogs")
+
+    expected = {"before the outage", *sent}
+    found = wait_for(
+        lambda: (
+            (msgs := {r["_msg"] for r in logs_query(stack.victorialogs_url, f'{{host.name="{host}"}}')}) >= expected
+            and msgs
+        ),
+        timeout=120,
+        what=f"all {len(expected)} log lines after VictoriaLogs returned",
+    )
+    assert found == expected
+    counted = logs_query(stack.victorialogs_url, f'{{host.name="{host}"}}')
+    assert len(counted) == len(expected), "a line arrived twice"

@@ -1,9 +1,8 @@
-"""loadgen's metrics and events through the real collector into Prometheus (and Loki when it runs)."""
+"""loadgen's metrics and events through the real collector into Prometheus and VictoriaLogs."""
 
 from __future__ import annotations
 
 import os
-import time
 import uuid
 from collections.abc import Callable
 from functools import partial
@@ -12,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import loki_query, prom_query, wait_for
+from tests.helpers import logs_query, prom_query, wait_for
 from tests.integration.loadgen.conftest import Server, stop_server
 
 pytestmark = pytest.mark.integration
@@ -27,7 +26,6 @@ def test_action_metrics_and_events_reach_the_stack(stack: Any, make_server: Call
             "OTEL_METRIC_EXPORT_INTERVAL": "1000",
         }
     )
-    started_ns = time.time_ns()
     with server.api() as api:
         assert (
             api.post(
@@ -70,24 +68,20 @@ def test_action_metrics_and_events_reach_the_stack(stack: Any, make_server: Call
         what="allocated memory gauge",
     )
     assert held
-    if stack.loki_url:
-        streams = wait_for(
-            lambda: loki_query(stack.loki_url, f'{{service_name="{service}"}}', started_ns, time.time_ns() + 10**9),
-            timeout=60,
-            what="event logs in Loki",
-        )
-        lines = [line for s in streams for _, line in s["values"]]
-        assert any("cpu-stress started" in line for line in lines)
+    entries = wait_for(
+        lambda: logs_query(stack.victorialogs_url, f'{{service.name="{service}"}} "cpu-stress started"'),
+        timeout=60,
+        what="event logs in VictoriaLogs",
+    )
+    assert all(entry["service.name"] == service for entry in entries)
 
 
-def _loki_lines(stack: Any, logql: str, started_ns: int) -> list[tuple[dict[str, str], str]]:
-    streams = loki_query(stack.loki_url, logql, started_ns, time.time_ns() + 10**9)
-    return [(s["stream"], line) for s in streams for _, line in s["values"]]
+def _messages(stack: Any, query: str) -> list[str]:
+    return [entry["_msg"] for entry in logs_query(stack.victorialogs_url, query, since_s=600)]
 
 
 def test_serve_is_instrumented_with_heron(stack: Any, make_server: Callable[..., Server]) -> None:
     run = uuid.uuid4().hex[:12]
-    started_ns = time.time_ns()
     server = make_server(
         {
             "OTEL_EXPORTER_OTLP_ENDPOINT": stack.otlp_http_endpoint,
@@ -129,17 +123,18 @@ def test_serve_is_instrumented_with_heron(stack: Any, make_server: Callable[...,
         assert wait_for(partial(series, query), timeout=60, what=query)
 
     # The event logged while handling the request carries the caller's trace id.
-    traced = f'{{service_name="heron-loadgen"}} | heron_test_run="{run}" | trace_id="{trace_id}"'
-    lines = wait_for(lambda: _loki_lines(stack, traced, started_ns), timeout=60, what="traced event log in Loki")
-    assert any("cpu-stress started" in line for _, line in lines)
-    python_logs = f'{{service_name="heron-loadgen"}} | heron_test_run="{run}" |= "loadgen listening on"'
-    assert wait_for(lambda: _loki_lines(stack, python_logs, started_ns), timeout=60, what="Python log in Loki")
+    mine_logs = f'{{service.name="heron-loadgen"}} heron.test.run:="{run}"'
+    traced = f'{mine_logs} trace_id:="{trace_id}"'
+    lines = wait_for(lambda: _messages(stack, traced), timeout=60, what="traced event log in VictoriaLogs")
+    assert any("cpu-stress started" in line for line in lines)
+    python_logs = f'{mine_logs} "loadgen listening on"'
+    assert wait_for(lambda: _messages(stack, python_logs), timeout=60, what="Python log in VictoriaLogs")
 
-    # SIGTERM: the shutdown event is emitted after the actions stop and still reaches Loki before exit.
+    # SIGTERM: the shutdown event is emitted after the actions stop and still reaches the store before exit.
     stop_server(server)
     assert server.proc.returncode == 0
-    shutdown = f'{{service_name="heron-loadgen"}} | heron_test_run="{run}" | event_type="loadgen_shutdown"'
-    assert wait_for(lambda: _loki_lines(stack, shutdown, started_ns), timeout=60, what="shutdown event in Loki")
+    shutdown = f'{mine_logs} event.type:="loadgen_shutdown"'
+    assert wait_for(lambda: _messages(stack, shutdown), timeout=60, what="shutdown event in VictoriaLogs")
 
 
 def test_serve_without_the_sdk_warns_and_keeps_its_own_telemetry(

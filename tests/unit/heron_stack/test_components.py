@@ -6,8 +6,9 @@ import stat
 from pathlib import Path
 
 import pytest
+import yaml
 
-from heron_stack.components import CollectorComponent, DebianComponent, LokiComponent
+from heron_stack.components import CollectorComponent, DebianComponent, victorialogs_component
 from heron_stack.config import PROJECT_DIR
 from heron_stack.exceptions import ComponentMissing
 
@@ -39,9 +40,9 @@ def test_a_binary_of_the_pinned_version_on_path_is_used(tmp_path: Path, monkeypa
 def test_a_binary_of_another_version_on_path_is_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    _fake_binary(bin_dir, "loki", "loki, version 2.9.0")
+    _fake_binary(bin_dir, "victoria-logs", "victoria-logs-v1.20.0")
     monkeypatch.setenv("PATH", str(bin_dir))
-    status = LokiComponent(PROJECT_DIR, tmp_path / "cache").locate()
+    status = victorialogs_component(PROJECT_DIR, tmp_path / "cache").locate()
     assert status.path is None
     assert "not built yet" in status.status
 
@@ -49,8 +50,8 @@ def test_a_binary_of_another_version_on_path_is_ignored(tmp_path: Path, monkeypa
 def test_without_go_the_build_stops_with_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(ComponentMissing) as info:
-        LokiComponent(PROJECT_DIR, tmp_path / "cache").ensure(progress=lambda _: None)
-    assert "loki" in str(info.value)
+        victorialogs_component(PROJECT_DIR, tmp_path / "cache").ensure(progress=lambda _: None)
+    assert "victorialogs" in str(info.value)
     assert "Go toolchain" in str(info.value)
     assert "Install Go 1.25 or newer" in str(info.value)
 
@@ -67,3 +68,17 @@ def test_missing_debian_package_names_the_install_command(tmp_path: Path, monkey
     status = DebianComponent("prometheus", "prometheus", "prometheus", ["--version"]).locate()
     assert status.path is None
     assert status.status == "missing (apt-get install prometheus)"
+
+
+def test_victorialogs_is_installed_from_its_pinned_module(tmp_path: Path) -> None:
+    component = victorialogs_component(PROJECT_DIR, tmp_path)
+    pins = yaml.safe_load((PROJECT_DIR / "build" / "versions.yaml").read_text())["victorialogs"]
+    assert component.pin.ref == f"github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs@{pins['version']}"
+    assert component.cached_path.parent.name.startswith(pins["version"].lstrip("v") + "-")
+
+
+def test_a_cached_binary_reports_the_version_it_prints(tmp_path: Path) -> None:
+    component = victorialogs_component(PROJECT_DIR, tmp_path)
+    component.cache_dir.mkdir(parents=True)
+    _fake_binary(component.cache_dir, "victoria-logs", "victoria-logs-v9.8.7")
+    assert component.locate().version == "9.8.7"

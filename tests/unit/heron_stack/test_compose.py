@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
+from heron_stack.components import PinnedModule
 from heron_stack.config import PROJECT_DIR
 from heron_stack.services import AUTH_OVERLAY
 
@@ -27,12 +28,17 @@ def test_collector_image_is_the_version_the_builder_manifest_pins(compose: dict[
     assert image == f"otel/opentelemetry-collector-contrib:{manifest['dist']['version']}"
 
 
-def test_loki_image_is_the_version_heron_builds() -> None:
-    compose = yaml.safe_load(COMPOSE.read_text())
-    go_mod = (PROJECT_DIR / "build" / "loki" / "go.mod").read_text()
-    version = re.search(r"github\.com/grafana/loki/v3 v(\S+)", go_mod)
-    assert version is not None
-    assert compose["services"]["loki"]["image"] == f"grafana/loki:{version.group(1)}"
+def test_victorialogs_image_is_the_version_heron_installs(compose: dict[str, Any]) -> None:
+    pin = PinnedModule.read(PROJECT_DIR / "build" / "versions.yaml", "victorialogs")
+    assert compose["services"]["victorialogs"]["image"] == pin.image_ref
+    collector_env = compose["services"]["otel-collector"]["environment"]
+    assert collector_env["HERON_VICTORIALOGS_OTLP_ENDPOINT"] == "http://victorialogs:9428/insert/opentelemetry/v1/logs"
+
+
+def test_grafana_gets_the_victorialogs_plugin(compose: dict[str, Any]) -> None:
+    env = compose["services"]["grafana"]["environment"]
+    assert "victoriametrics-logs-datasource" in env["GF_INSTALL_PLUGINS"].split(",")
+    assert env["HERON_VICTORIALOGS_URL"] == "http://victorialogs:9428"
 
 
 def test_prometheus_is_v3_with_remote_write_receiver(compose: dict[str, Any]) -> None:
@@ -86,7 +92,7 @@ def test_auth_override_uses_the_same_overlay_as_heron_up() -> None:
 
 def test_configs_are_shared_with_the_native_stack(compose: dict[str, Any]) -> None:
     mounts = {v.split(":")[0] for svc in compose["services"].values() for v in svc.get("volumes", [])}
-    assert {"./otel-collector.yaml", "./prometheus", "./loki/loki.yaml"} <= mounts
+    assert {"./otel-collector.yaml", "./prometheus"} <= mounts
     assert Path(PROJECT_DIR / ".env.example").exists()
 
 

@@ -14,7 +14,7 @@ def test_defaults_are_the_well_known_ports_on_loopback(tmp_path: Path) -> None:
     assert cfg.port("otlp_grpc") == 4317
     assert cfg.port("otlp_http") == 4318
     assert cfg.port("prometheus") == 9090
-    assert cfg.port("loki") == 3100
+    assert cfg.port("victorialogs") == 9428
     assert cfg.port("redis") == 6379
     assert cfg.url("prometheus") == "http://127.0.0.1:9090"
     assert cfg.otlp_token is None
@@ -33,7 +33,7 @@ def test_environment_overrides_defaults_and_arguments_override_environment(tmp_p
     [
         ({"HERON_PROMETHEUS_PORT": "http"}, "HERON_PROMETHEUS_PORT", "from 1 to 65535"),
         ({"HERON_REDIS_PORT": "70000"}, "HERON_REDIS_PORT", "from 1 to 65535"),
-        ({"HERON_LOKI_PORT": "4317"}, "HERON_LOKI_PORT", "already used by otlp_grpc"),
+        ({"HERON_VICTORIALOGS_PORT": "4317"}, "HERON_VICTORIALOGS_PORT", "already used by otlp_grpc"),
         ({"HERON_BIND_HOST": "my host"}, "HERON_BIND_HOST", "an IP address"),
         ({"HERON_READY_TIMEOUT": "-1"}, "HERON_READY_TIMEOUT", "greater than 0"),
     ],

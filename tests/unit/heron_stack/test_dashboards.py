@@ -46,13 +46,26 @@ def test_every_dashboard_passes_the_structural_checks(
     assert problems == []
 
 
-def test_datasources_have_fixed_uids_and_loki_links_trace_ids(datasource_uids: set[str]) -> None:
-    assert datasource_uids == {"heron-prometheus", "heron-loki"}
+def test_datasources_have_fixed_uids_and_the_log_store_links_trace_ids(datasource_uids: set[str]) -> None:
+    assert datasource_uids == {"heron-prometheus", "heron-logs"}
     data = yaml.safe_load((PROVISIONING / "datasources" / "heron.yaml").read_text())
-    loki = next(ds for ds in data["datasources"] if ds["uid"] == "heron-loki")
-    link = loki["jsonData"]["derivedFields"][0]
+    logs = next(ds for ds in data["datasources"] if ds["uid"] == "heron-logs")
+    assert logs["type"] == "victoriametrics-logs-datasource"
+    link = logs["jsonData"]["derivedFields"][0]
     assert link["matcherRegex"] == "trace_id"
-    assert link["datasourceUid"] == "heron-loki"
+    assert link["datasourceUid"] == "heron-logs"
+    assert link["url"] == 'trace_id:="$${__value.raw}"'
+
+
+def test_every_log_panel_queries_the_log_store_in_logsql(rendered: dict[str, dict[str, Any]]) -> None:
+    log_queries = [q for dash in rendered.values() for q in queries(dash) if q.datasource_uid == "heron-logs"]
+    assert {q.dashboard_uid for q in log_queries} == {"heron-alerts", "heron-app-red", "heron-loadlab"}
+    for query in log_queries:
+        assert query.datasource_type == "victoriametrics-logs-datasource"
+        # LogsQL stream filters name OpenTelemetry attributes as they are; LogQL's `|=`/`|~` do not exist.
+        assert query.expr.startswith("{service.name"), query
+        assert "|~" not in query.expr, query
+        assert "|=" not in query.expr, query
 
 
 def test_dashboard_provider_puts_everything_in_the_heron_folder() -> None:

@@ -8,6 +8,7 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import httpx
 import pytest
@@ -44,8 +45,7 @@ PORTS = {
     "collector_health": 13133,
     "collector_telemetry": 18888,
     "prometheus": 19090,
-    "loki": 13100,
-    "loki_grpc": 19096,
+    "victorialogs": 19428,
     "redis": 16379,
     "loadgen": 18080,
     "alert_api": 19097,
@@ -59,7 +59,7 @@ otelcol_exporter_sent_metric_points_total{exporter="prometheus_remote_write"} %d
 otelcol_receiver_refused_metric_points_total{receiver="otlp",transport="http"} %d
 # TYPE otelcol_exporter_queue_size gauge
 otelcol_exporter_queue_size{data_type="metrics",exporter="prometheus_remote_write"} 0
-otelcol_exporter_queue_size{data_type="logs",exporter="otlp_http/loki"} 0
+otelcol_exporter_queue_size{data_type="logs",exporter="otlp_http/victorialogs"} 0
 """
 
 
@@ -250,14 +250,18 @@ class FakeCollector:
         return httpx.Response(200, text=HEALTHY_METRICS % (accepted, accepted, self.refused * n))
 
 
-def loki_app(world: World, collector_: FakeCollector, ready: bool = True) -> Handler:
+def victorialogs_app(world: World, collector_: FakeCollector, ready: bool = True) -> Handler:
+    """VictoriaLogs as the doctor sees it: /health, and LogsQL queries answered as JSON lines."""
+
     def handle(request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/ready":
-            return httpx.Response(200 if ready else 503, text="ready\n" if ready else "Ingester not ready")
+        if request.url.path == "/health":
+            return httpx.Response(200 if ready else 503, text="OK" if ready else "not ready")
+        assert request.url.path == "/select/logsql/query"
+        query = parse_qs(request.content.decode())["query"][0]
         lines = [r.resource_logs[0].scope_logs[0].log_records[0].body.string_value for r in collector_.logs]
-        values = [[str(int(T0 * 1e9)), line] for line in lines]
-        result = [{"stream": {"service_name": "heron-doctor"}, "values": values}] if values else []
-        return httpx.Response(200, json={"status": "success", "data": {"result": result}})
+        found = [line for line in lines if query.split('"')[-2] in line]
+        body = "\n".join(json.dumps({"_msg": line, "service.name": "heron-doctor"}) for line in found)
+        return httpx.Response(200, text=body)
 
     return handle
 
@@ -266,12 +270,12 @@ def healthy_world(tmp_path: Path, **collector_kw: int) -> tuple[World, FakeProme
     world = World(tmp_path)
     prom = FakePrometheus(world)
     coll = FakeCollector(world, prom, **collector_kw)
-    world.running = {"redis", "prometheus", "loki", "collector", "mailsink", "agent", "alert-api"}
+    world.running = {"redis", "prometheus", "victorialogs", "collector", "mailsink", "agent", "alert-api"}
     world.running |= {"alert-worker", "alert-beat", "loadgen"}
     world.listening = {p for name, p in PORTS.items() if name != "grafana"}
     world.http = {
         PORTS["prometheus"]: prom,
-        PORTS["loki"]: loki_app(world, coll),
+        PORTS["victorialogs"]: victorialogs_app(world, coll),
         PORTS["collector_health"]: lambda r: httpx.Response(200, json={"status": "Server available"}),
         PORTS["otlp_http"]: coll.otlp,
         PORTS["collector_telemetry"]: coll.telemetry,
@@ -295,7 +299,7 @@ def test_a_healthy_stack_passes_every_check_and_times_both_canary_legs(
     assert [c for c in checks if c.status is not Status.OK] == []
     assert exit_code(checks) == 0
     canary = by(checks, "canary")
-    assert [c.what.split(" in ")[0] for c in canary] == ["metric reached Prometheus", "log record reached Loki"]
+    assert [c.what.split(" in ")[0] for c in canary] == ["metric reached Prometheus", "log record reached VictoriaLogs"]
     assert canary[0].data["latency_s"] == pytest.approx(0.2)  # found on the second poll, 0.2 s apart
     sent = coll.metrics[0].resource_metrics[0]
     assert sent.scope_metrics[0].metrics[0].name == "heron.doctor.canary"
@@ -317,20 +321,20 @@ def test_a_stopped_service_fails_with_the_start_command_and_its_last_log_lines(
     tmp_path: Path, cfg: stack_config.StackConfig
 ) -> None:
     world, _, _ = healthy_world(tmp_path)
-    world.running.discard("loki")
-    world.listening.discard(PORTS["loki"])
+    world.running.discard("victorialogs")
+    world.listening.discard(PORTS["victorialogs"])
     (tmp_path / "logs").mkdir()
-    (tmp_path / "logs" / "loki.log").write_text(
-        'level=info starting\nlevel=error msg="mkdir /data: permission denied"\n'
+    (tmp_path / "logs" / "victorialogs.log").write_text(
+        "info starting\nfatal cannot create directory /data: permission denied\n"
     )
 
     checks = diagnose(cfg, world.probes(), canary_wait=2)
 
-    loki = by(checks, "loki")[0]
-    assert loki.status is Status.FAIL
-    assert "not running" in loki.what
-    assert "heron up --only loki" in loki.fix
-    assert any("permission denied" in line for line in loki.detail)
+    store = by(checks, "victorialogs")[0]
+    assert store.status is Status.FAIL
+    assert "not running" in store.what
+    assert "heron up --only victorialogs" in store.fix
+    assert any("permission denied" in line for line in store.detail)
     assert [c.status for c in by(checks, "canary")] == [Status.OK, Status.WARN]  # logs sent, not followed
     assert exit_code(checks) == 1
 
@@ -435,9 +439,9 @@ def test_collector_counters_are_summed_over_label_sets_and_split_queues_by_signa
         ("prometheus", 200, "Prometheus Server is Ready.", Seen.READY),
         ("prometheus", 503, "Service Unavailable", Seen.STARTING),
         ("prometheus", 200, "ready", Seen.FOREIGN),
-        ("loki", 200, "ready\n", Seen.READY),
-        ("loki", 503, "Ingester not ready: waiting for 15s", Seen.STARTING),
-        ("loki", 200, "Prometheus Server is Ready.", Seen.FOREIGN),
+        ("victorialogs", 200, "OK", Seen.READY),
+        ("victorialogs", 503, "storage is starting", Seen.STARTING),
+        ("victorialogs", 200, "Prometheus Server is Ready.", Seen.FOREIGN),
         ("collector", 200, '{"status":"Server available","uptime":"1s"}', Seen.READY),
         ("collector", 503, '{"status":"Server not available"}', Seen.STARTING),
         ("collector", 200, "<html>", Seen.FOREIGN),
@@ -464,10 +468,10 @@ def test_a_running_service_that_is_not_listening_points_at_its_log(tmp_path: Pat
 
 def test_a_service_run_outside_heron_up_that_answers_correctly_is_fine(tmp_path: Path) -> None:
     obs = Observation(
-        "loki", False, None, tmp_path / "l.log", (), "127.0.0.1:3100", 3100, "X", True, (Seen.READY, "ready")
+        "victorialogs", False, None, tmp_path / "l.log", (), "127.0.0.1:9428", 9428, "X", True, (Seen.READY, "ready")
     )
-    check = judge(obs, identity.ENDPOINTS["loki"])
-    assert (check.status, check.what) == (Status.OK, "ready at http://127.0.0.1:3100 (not started by `heron up`)")
+    check = judge(obs, identity.ENDPOINTS["victorialogs"])
+    assert (check.status, check.what) == (Status.OK, "ready at http://127.0.0.1:9428 (not started by `heron up`)")
 
 
 def test_scrape_targets_and_rules() -> None:
@@ -491,7 +495,7 @@ def test_counters_that_increased_are_blamed_on_their_component() -> None:
     checks = pipeline_checks.judge_counters(increases, accepted=1000)
     assert [(c.status, c.component, c.what) for c in checks] == [
         (Status.FAIL, "collector", "refused 120 metric points in the last 5 min"),
-        (Status.FAIL, "loki", "the collector failed to send 3 log records to Loki in the last 5 min"),
+        (Status.FAIL, "victorialogs", "the collector failed to send 3 log records to VictoriaLogs in the last 5 min"),
     ]
     assert pipeline_checks.judge_counters(dict.fromkeys(increases, 0.0), 1000)[0].status is Status.OK
 
@@ -593,13 +597,13 @@ def test_the_alert_engine_keys_match_the_ones_the_worker_writes() -> None:
 def test_text_report_is_one_line_per_check_with_the_fix_and_a_summary() -> None:
     checks = [
         Check(Status.OK, "redis", "ready at 127.0.0.1:6379 (pid 1)"),
-        Check(Status.FAIL, "loki", "not running", "start it: `heron up`", ("loki.log: boom",)),
+        Check(Status.FAIL, "victorialogs", "not running", "start it: `heron up`", ("victorialogs.log: boom",)),
     ]
     text = render_text(checks, 1.25)
     assert text.splitlines() == [
         "ok    redis         ready at 127.0.0.1:6379 (pid 1)",
-        "FAIL  loki          not running  — start it: `heron up`",
-        "      loki.log: boom",
+        "FAIL  victorialogs  not running  — start it: `heron up`",
+        "      victorialogs.log: boom",
         "",
         "problems found: 1 ok, 0 warn, 1 FAIL (1.2s)",
     ]
@@ -608,10 +612,10 @@ def test_text_report_is_one_line_per_check_with_the_fix_and_a_summary() -> None:
     assert body["summary"] == {"ok": 1, "warn": 0, "fail": 1}
     assert body["checks"][1] == {
         "status": "fail",
-        "component": "loki",
+        "component": "victorialogs",
         "what": "not running",
         "fix": "start it: `heron up`",
-        "detail": ["loki.log: boom"],
+        "detail": ["victorialogs.log: boom"],
         "data": {},
     }
 
@@ -637,6 +641,6 @@ def test_the_cli_reports_every_service_down_when_nothing_answers(
     body = json.loads(capsys.readouterr().out)
     assert code == 1
     failed = {c["component"]: c for c in body["checks"] if c["status"] == "fail"}
-    assert {"redis", "prometheus", "loki", "collector", "agent", "alert-api"} <= set(failed)
+    assert {"redis", "prometheus", "victorialogs", "collector", "agent", "alert-api"} <= set(failed)
     assert failed["prometheus"]["fix"] == "start it: `heron up` (or `heron up --only prometheus`)"
     assert [c["what"] for c in body["checks"] if c["component"] == "canary"] == ["not sent: the collector is not ready"]

@@ -6,7 +6,14 @@ import pytest
 import yaml
 
 from heron_stack.config import PROJECT_DIR, resolve
-from heron_stack.services import AUTH_OVERLAY, build_specs, collector_argv, render_prometheus_config
+from heron_stack.exceptions import ConfigError
+from heron_stack.services import (
+    AUTH_OVERLAY,
+    build_specs,
+    collector_argv,
+    render_prometheus_config,
+    victorialogs_retention,
+)
 
 
 def test_prometheus_config_is_rendered_with_local_targets_and_absolute_rule_paths(tmp_path: Path) -> None:
@@ -30,13 +37,20 @@ def test_auth_overlay_is_added_only_when_a_token_is_set(tmp_path: Path) -> None:
 
 def test_services_start_destinations_before_the_collector_and_listen_on_loopback(tmp_path: Path) -> None:
     cfg = resolve({}, state_dir=tmp_path)
-    binaries = {name: Path(f"/bin/{name}") for name in ("collector", "loki", "prometheus", "redis")}
+    binaries = {name: Path(f"/bin/{name}") for name in ("collector", "victorialogs", "prometheus", "redis")}
     specs = build_specs(cfg, binaries)
-    assert list(specs)[:4] == ["redis", "prometheus", "loki", "collector"]
+    assert list(specs)[:4] == ["redis", "prometheus", "victorialogs", "collector"]
     assert specs["agent"].argv[-2:] == ["--endpoint", "http://127.0.0.1:4318"]
     assert all(port.host == "127.0.0.1" for spec in specs.values() for port in spec.ports)
     assert specs["collector"].env["HERON_PROMETHEUS_REMOTE_WRITE_URL"] == "http://127.0.0.1:9090/api/v1/write"
-    assert specs["collector"].env["HERON_LOKI_OTLP_ENDPOINT"] == "http://127.0.0.1:3100/otlp"
+    assert (
+        specs["collector"].env["HERON_VICTORIALOGS_OTLP_ENDPOINT"]
+        == "http://127.0.0.1:9428/insert/opentelemetry/v1/logs"
+    )
+    store = specs["victorialogs"].argv
+    assert "-httpListenAddr=127.0.0.1:9428" in store
+    assert f"-storageDataPath={tmp_path / 'victorialogs'}" in store
+    assert "-retentionPeriod=7d" in store
     assert "--web.enable-remote-write-receiver" in specs["prometheus"].argv
 
 
@@ -121,3 +135,18 @@ def test_collector_gc_runs_before_the_memory_limiter_refuses_data(tmp_path: Path
         collector_env(cfg, {"HERON_COLLECTOR_MEMORY_LIMIT_MIB": "lots"})
     with pytest.raises(ConfigError, match="HERON_COLLECTOR_MEMORY_SPIKE_MIB=500 is not valid: below"):
         collector_env(cfg, {"HERON_COLLECTOR_MEMORY_SPIKE_MIB": "500"})
+
+
+@pytest.mark.parametrize("value", ["30d", "24h", "12w", "1y"])
+def test_log_retention_takes_a_number_and_a_unit(value: str) -> None:
+    assert victorialogs_retention({"HERON_VICTORIALOGS_RETENTION": value}) == value
+
+
+@pytest.mark.parametrize("value", ["7", "7days", "-1d", "12h", "0d", "1.5d"])
+def test_log_retention_names_the_variable_the_value_and_what_is_allowed(value: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        victorialogs_retention({"HERON_VICTORIALOGS_RETENTION": value})
+    message = str(info.value)
+    assert "HERON_VICTORIALOGS_RETENTION" in message
+    assert repr(value) in message or value in message
+    assert "at least one day" in message

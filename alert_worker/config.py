@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from alert_worker import envvars as ev
 from alert_worker.exceptions import ConfigError
 from alert_worker.rules.durations import parse_duration
+from heron_stack.webguard import parse_allowed_hosts
 
 _ENV: dict[str, str] = {
     "prometheus_url": ev.HERON_ALERTS_PROMETHEUS_URL,
@@ -33,6 +34,7 @@ _ENV: dict[str, str] = {
     "api_port": ev.HERON_ALERTS_API_PORT,
     "api_token": ev.HERON_ALERTS_API_TOKEN,
     "api_token_file": ev.HERON_ALERTS_API_TOKEN_FILE,
+    "api_allowed_hosts": ev.HERON_ALERTS_API_ALLOWED_HOSTS,
 }
 DEFAULT_RULE_GLOB = "prometheus/rules/*.rules.yml"
 DEFAULT_ROUTING_FILE = "prometheus/rules/heron.routing.yaml"
@@ -65,6 +67,7 @@ class AlertsConfig(BaseModel):
     api_port: int = 9097
     api_token: str = ""
     api_token_file: str = ""
+    api_allowed_hosts: frozenset[str] = frozenset()
 
     _lists = field_validator("rule_files", mode="before")(_split)
 
@@ -77,6 +80,11 @@ class AlertsConfig(BaseModel):
         if any(len(p) != 2 for p in pairs):
             raise ValueError("use name=value pairs separated by commas")
         return {k.strip(): v.strip() for k, v in pairs}
+
+    @field_validator("api_allowed_hosts", mode="before")
+    @classmethod
+    def _hosts(cls, value: Any) -> Any:
+        return parse_allowed_hosts(value, ev.HERON_ALERTS_API_ALLOWED_HOSTS) if isinstance(value, str) else value
 
     @field_validator("flap_window_s", "query_timeout_s", "history_retention_s", "visibility_timeout_s", mode="before")
     @classmethod

@@ -58,6 +58,10 @@ HERON_ALERTS_API_HOST = "HERON_ALERTS_API_HOST"
 HERON_ALERTS_API_PORT = "HERON_ALERTS_API_PORT"
 """Port of the API (default 9097)."""
 
+HERON_ALERTS_API_ALLOWED_HOSTS = "HERON_ALERTS_API_ALLOWED_HOSTS"
+"""Extra names the API answers to in the Host header (comma-separated), besides loopback and its bind
+address; any other Host gets 421 (DNS rebinding). Compose sets `alert-api` so the load lab can reach it."""
+
 HERON_ALERTS_API_TOKEN = "HERON_ALERTS_API_TOKEN"  # noqa: S105 - the variable name, not a secret
 """Bearer token required by the API when it is not bound to loopback."""
 

@@ -9,6 +9,8 @@ from typing import Any
 
 from flask import Flask, Response, request
 
+from heron_stack.webguard import Guard, flask_guard
+from loadgen import env as envvars
 from loadgen.actions.base import ActionEnv
 from loadgen.actions.disk import sweep_stale
 from loadgen.actions.registry import ActionFactory
@@ -69,6 +71,8 @@ def create_app(
     app.register_blueprint(scenarios.bp)
     spec = build_spec(system.VERSION, cfg, engine.cpu_count)
     app.add_url_rule("/openapi.json", "openapi", lambda: spec)
+    guard = Guard("load lab", cfg.host, cfg.allowed_hosts, envvars.HERON_LOADGEN_ALLOWED_HOSTS)
+    flask_guard(app, guard, lambda r: error_response(r.status, r.code, r.message))
     if cfg.token:
         app.before_request(_require_token(cfg.token))
     events.emit("loadgen_started", f"loadgen ready on {cfg.host}:{cfg.port}", "info")

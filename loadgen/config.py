@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from heron_stack.webguard import parse_allowed_hosts
 from loadgen import env
 from loadgen.exceptions import ConfigError
 
@@ -31,6 +32,7 @@ _ENV_FIELDS: dict[str, str] = {
     "alerts_token": env.HERON_LOADGEN_ALERTS_TOKEN,
     "grafana_url": env.HERON_LOADGEN_GRAFANA_URL,
     "threads": env.HERON_LOADGEN_THREADS,
+    "allowed_hosts": env.HERON_LOADGEN_ALLOWED_HOSTS,
     "service_name": env.OTEL_SERVICE_NAME,
 }
 
@@ -51,6 +53,7 @@ class LoadgenConfig(BaseModel):
     max_traffic_concurrency: int = Field(64, ge=1, le=1024)
     max_disk_mb: int = Field(256, ge=1, le=65536)
     traffic_allow: tuple[str, ...] = ()
+    allowed_hosts: frozenset[str] = frozenset()
     self_url: str | None = None
     alerts_url: str | None = None
     alerts_token: str | None = Field(None, repr=False)
@@ -74,6 +77,13 @@ class LoadgenConfig(BaseModel):
             parts = urlsplit(origin)
             if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
                 raise ValueError(f"{origin!r} is not an origin; use scheme://host[:port], e.g. http://api:8000")
+        return value
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _parse_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return parse_allowed_hosts(value, env.HERON_LOADGEN_ALLOWED_HOSTS)
         return value
 
     @field_validator("self_url", "alerts_url", "grafana_url")

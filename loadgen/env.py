@@ -24,6 +24,10 @@ HERON_LOADGEN_HOST = "HERON_LOADGEN_HOST"
 HERON_LOADGEN_PORT = "HERON_LOADGEN_PORT"
 """Bind port (default 8080)."""
 
+HERON_LOADGEN_ALLOWED_HOSTS = "HERON_LOADGEN_ALLOWED_HOSTS"
+"""Extra names the load lab answers to in the Host header (comma-separated), besides loopback and its bind
+address; a request naming any other host gets 421 (DNS rebinding). E.g. `loadgen,lab.example.com`."""
+
 HERON_LOADGEN_TOKEN = "HERON_LOADGEN_TOKEN"  # noqa: S105 - a variable name, not a secret
 """Bearer token required on `/api/*` (except health). Never logged."""
 

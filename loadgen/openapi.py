@@ -20,6 +20,14 @@ _ERRORS = {
     "405": "Method not allowed",
     "409": "Refused by admission control or the current state",
     "422": "A field is invalid or crosses a hard cap",
+    "403": "A change requested by another site's page (Origin, Sec-Fetch-Site)",
+    "415": "A change whose body is not JSON (Content-Type: application/json)",
+    "421": "The Host header names none of this server's names (DNS rebinding)",
+}
+CHANGES = ("post", "put", "patch", "delete")
+EMPTY_BODY = {
+    "required": True,
+    "content": {"application/json": {"schema": {"type": "object", "description": "nothing to set: send {}"}}},
 }
 
 
@@ -155,20 +163,38 @@ def _apply_limits(schemas: dict[str, Any], config: LoadgenConfig, cpu_count: int
     items["pattern"] = f"^(/(?!/)|{origins})" if origins else "^/(?!/)"
 
 
+def _guarded(paths: dict[str, Any], token: bool) -> dict[str, Any]:
+    """What every request meets before its view (heron_stack.webguard), and the token only where one is set."""
+    for ops in paths.values():
+        for method, op in ops.items():
+            responses = op["responses"]
+            responses["421"] = _json(v.ErrorBody, _ERRORS["421"])
+            if not token:
+                responses.pop("401", None)
+            if method in CHANGES:
+                responses["403"] = _json(v.ErrorBody, _ERRORS["403"])
+                responses["415"] = _json(v.ErrorBody, _ERRORS["415"])
+                if method != "delete":
+                    op.setdefault("requestBody", EMPTY_BODY)
+                    op["requestBody"]["required"] = True
+    return paths
+
+
 def build_spec(version: str, config: LoadgenConfig | None = None, cpu_count: int | None = None) -> dict[str, Any]:
-    """The OpenAPI 3.1 document; with `config`, request limits are this server's caps."""
+    """The OpenAPI 3.1 document; with `config`, request limits are this server's caps and auth its binding's."""
     pairs: list[tuple[type[BaseModel], Any]] = [(m, "validation") for m in REQUEST_MODELS]
     pairs += [(m, "serialization") for m in RESPONSE_MODELS]
     _, schema = models_json_schema(pairs, ref_template=REF)
     if config is not None:
         _apply_limits(schema["$defs"], config, cpu_count or 1)
+    token = config is None or bool(config.token)
     return {
         "openapi": "3.1.0",
         "info": {"title": "Heron loadgen", "version": version},
         "components": {
             "schemas": schema.get("$defs", {}),
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            **({"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}} if token else {}),
         },
-        "security": [{}, {"bearer": []}],
-        "paths": _paths(),
+        **({"security": [{"bearer": []}]} if token else {}),
+        "paths": _guarded(_paths(), token),
     }

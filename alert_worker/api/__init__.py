@@ -9,13 +9,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Flask, g, jsonify, request
+from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from alert_worker import envvars as ev
 from alert_worker.config import AlertsConfig, resolve_config
 from alert_worker.exceptions import ConfigError, StateError
 from alert_worker.rules.model import RuleGroup
 from alert_worker.state.base import StateStore
+from heron_stack.webguard import Guard, flask_guard
 
 
 @dataclass
@@ -64,6 +66,9 @@ def create_app(config: AlertsConfig | None = None, context: ApiContext | None = 
     app.config["HERON"] = ctx
     app.json.sort_keys = False  # type: ignore[attr-defined]  # DefaultJSONProvider has it
 
+    guard = Guard("alert API", cfg.api_host, cfg.api_allowed_hosts, ev.HERON_ALERTS_API_ALLOWED_HOSTS)
+    flask_guard(app, guard, lambda r: _error(r.status, r.message))
+
     @app.before_request
     def _auth() -> Any:
         g.actor = request.headers.get("X-Heron-Actor", "api")[:100]
@@ -88,6 +93,12 @@ def create_app(config: AlertsConfig | None = None, context: ApiContext | None = 
     app.register_blueprint(views.bp)
     app.register_blueprint(openapi.bp)
     return app
+
+
+def _error(status: int, message: str) -> Response:
+    response = jsonify(error=message)
+    response.status_code = status
+    return response
 
 
 __all__ = ["ApiContext", "create_app", "is_loopback"]

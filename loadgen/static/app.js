@@ -12,7 +12,11 @@ function headers(json) {
 }
 
 async function api(method, path, body) {
-  const res = await fetch(path, { method, headers: headers(body !== undefined), body: body === undefined ? undefined : JSON.stringify(body) });
+  // Every change goes as JSON (an empty object when there is nothing to say): the server refuses
+  // changes in any other form, so no other site's page can make them.
+  const change = method !== "GET";
+  const payload = change ? JSON.stringify(body === undefined ? {} : body) : undefined;
+  const res = await fetch(path, { method, headers: headers(change), body: payload });
   const data = await res.json().catch(() => ({}));
   if (!res.ok) {
     const detail = (data.details || []).map((d) => d.field + ": " + d.message).join("; ");

@@ -112,7 +112,10 @@ def test_malformed_json_is_400(client: FlaskClient) -> None:
     response = client.post("/api/actions/cpu-stress", data="{not json", content_type="application/json")
     assert response.status_code == 400
     assert response.get_json()["error"] == "invalid_json"
-    assert client.post("/api/actions/cpu-stress").status_code == 422
+    # No body and no JSON type: refused before validation, so a browser form can never start an action.
+    bodiless = client.post("/api/actions/cpu-stress")
+    assert bodiless.status_code == 415
+    assert "Content-Type: application/json" in bodiless.get_json()["message"]
 
 
 def test_admission_refuses_memory_beyond_the_budget(client: FlaskClient) -> None:
@@ -172,7 +175,7 @@ def test_unknown_ids_and_methods_answer_json(client: FlaskClient) -> None:
     missing = client.delete("/api/actions/cpu-stress-00000000/stop")
     assert missing.status_code == 404
     assert missing.get_json()["error"] == "not_found"
-    wrong = client.put("/api/actions/cpu-stress")
+    wrong = client.put("/api/actions/cpu-stress", json={})
     assert wrong.status_code == 405
     assert wrong.get_json()["error"] == "method_not_allowed"
     assert client.get("/nowhere").get_json()["error"] == "not_found"

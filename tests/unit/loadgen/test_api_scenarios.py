@@ -47,7 +47,7 @@ def test_run_walks_the_timeline_and_completes(client: FlaskClient) -> None:
     started = client.post("/api/scenarios/tiny/start", json={"speed": 20})
     assert started.status_code == 201
     assert started.get_json()["status"] == "running"
-    assert client.post("/api/scenarios/tiny/start").status_code == 409
+    assert client.post("/api/scenarios/tiny/start", json={}).status_code == 409
     done = wait_for(lambda: _run(client)["status"] == "completed" and _run(client), timeout=15, what="completion")
     assert done["progress"] == 1.0
     assert len(done["action_ids"]) == 2
@@ -59,14 +59,14 @@ def test_run_walks_the_timeline_and_completes(client: FlaskClient) -> None:
 
 
 def test_pause_stops_actions_and_resume_restarts_them(client: FlaskClient) -> None:
-    client.post("/api/scenarios/tiny/start")
+    client.post("/api/scenarios/tiny/start", json={})
     wait_for(lambda: _run(client)["action_ids"], timeout=5, what="first action")
-    paused = client.post("/api/scenarios/tiny/pause")
+    paused = client.post("/api/scenarios/tiny/pause", json={})
     assert paused.get_json()["status"] == "paused"
     wait_for(lambda: not client.get("/api/actions/active").get_json()["actions"], timeout=5, what="actions stopped")
     elapsed = _run(client)["elapsed_seconds"]
-    assert client.post("/api/scenarios/tiny/pause").status_code == 409
-    resumed = client.post("/api/scenarios/tiny/resume").get_json()
+    assert client.post("/api/scenarios/tiny/pause", json={}).status_code == 409
+    resumed = client.post("/api/scenarios/tiny/resume", json={}).get_json()
     assert resumed["status"] == "running"
     assert resumed["elapsed_seconds"] == pytest.approx(elapsed, abs=0.3)
     active = client.get("/api/actions/active").get_json()["actions"]

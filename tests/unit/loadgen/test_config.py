@@ -81,3 +81,12 @@ def test_bad_values_name_the_variable(key: str, value: str) -> None:
 def test_traffic_allow_list_is_split() -> None:
     config = resolve_config({}, {"HERON_LOADGEN_TRAFFIC_ALLOW": "http://api:8000, https://shop.example/"})
     assert config.traffic_allow == ("http://api:8000", "https://shop.example")
+
+
+def test_allowed_hosts_are_parsed_and_a_bad_entry_is_named() -> None:
+    config = resolve_config(environ={"HERON_LOADGEN_ALLOWED_HOSTS": "loadgen, Lab.Example.com"})
+    assert config.allowed_hosts == frozenset({"loadgen", "lab.example.com"})
+    with pytest.raises(ConfigError) as info:
+        resolve_config(environ={"HERON_LOADGEN_ALLOWED_HOSTS": "loadgen,http://evil"})
+    assert "HERON_LOADGEN_ALLOWED_HOSTS" in str(info.value)
+    assert "'http://evil' is not a host name" in str(info.value)

@@ -26,6 +26,7 @@ _ENV_FIELDS: dict[str, str] = {
     "max_concurrent_actions": env.HERON_LOADGEN_MAX_CONCURRENT_ACTIONS,
     "max_traffic_concurrency": env.HERON_LOADGEN_MAX_TRAFFIC_CONCURRENCY,
     "max_disk_mb": env.HERON_LOADGEN_MAX_DISK_MB,
+    "max_disk_write_mb": env.HERON_LOADGEN_MAX_DISK_WRITE_MB,
     "traffic_allow": env.HERON_LOADGEN_TRAFFIC_ALLOW,
     "self_url": env.HERON_LOADGEN_SELF_URL,
     "alerts_url": env.HERON_LOADGEN_ALERTS_URL,
@@ -52,6 +53,7 @@ class LoadgenConfig(BaseModel):
     max_concurrent_actions: int = Field(8, ge=1, le=256)
     max_traffic_concurrency: int = Field(64, ge=1, le=1024)
     max_disk_mb: int = Field(256, ge=1, le=65536)
+    max_disk_write_mb: int = Field(4096, ge=1, le=1_048_576)
     traffic_allow: tuple[str, ...] = ()
     allowed_hosts: frozenset[str] = frozenset()
     self_url: str | None = None

@@ -55,6 +55,10 @@ HERON_LOADGEN_MAX_TRAFFIC_CONCURRENCY = "HERON_LOADGEN_MAX_TRAFFIC_CONCURRENCY"
 HERON_LOADGEN_MAX_DISK_MB = "HERON_LOADGEN_MAX_DISK_MB"
 """Largest file a disk action may write, in MiB (default 256)."""
 
+HERON_LOADGEN_MAX_DISK_WRITE_MB = "HERON_LOADGEN_MAX_DISK_WRITE_MB"
+"""Most a disk action writes in all its operations, in MiB (default 4096); it stops there, or at
+HERON_LOADGEN_MAX_DURATION_SECONDS, whichever comes first."""
+
 HERON_LOADGEN_TRAFFIC_ALLOW = "HERON_LOADGEN_TRAFFIC_ALLOW"
 """Comma-separated origins (scheme://host:port) traffic may target besides loadgen itself."""
 

@@ -160,7 +160,9 @@ def _apply_limits(schemas: dict[str, Any], config: LoadgenConfig, cpu_count: int
         prop["maximum"] = min(prop.get("maximum", cap), cap)
     origins = "|".join(re.escape(o + "/") for o in config.traffic_allow)
     items = schemas["TrafficRequest"]["properties"]["endpoints"]["items"]
-    items["pattern"] = f"^(/(?!/)|{origins})" if origins else "^/(?!/)"
+    # What loadgen.targets refuses before parsing: control characters, spaces, backslashes.
+    safe = r"[^\u0000-\u0020\u007f\\]*$"
+    items["pattern"] = f"^(/(?!/)|{origins}){safe}" if origins else f"^/(?!/){safe}"
 
 
 def _guarded(paths: dict[str, Any], token: bool) -> dict[str, Any]:

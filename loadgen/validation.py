@@ -10,6 +10,8 @@ ActionKind = Literal["cpu-stress", "memory-leak", "disk-io", "traffic"]
 ActionState = Literal["running", "completed", "stopped", "failed"]
 DEFAULT_ENDPOINTS = ("/api/demo/ok",)
 
+MAX_ENDPOINT_LENGTH = 1900  # a path or URL; with the load lab's own origin in front it stays under 2048
+
 
 def _integral(value: object) -> object:
     # JSON has one number type: 5.0 is the integer 5 (as in JSON Schema); strings and booleans stay refused.
@@ -60,7 +62,7 @@ class TrafficRequest(_ActionBody):
 
     requests_per_sec: float = Field(..., gt=0, le=100_000)
     duration_seconds: float = Field(..., gt=0, le=86400)
-    endpoints: list[str] = Field(
+    endpoints: list[Annotated[str, Field(max_length=MAX_ENDPOINT_LENGTH)]] = Field(
         default_factory=lambda: list(DEFAULT_ENDPOINTS),
         min_length=1,
         max_length=20,

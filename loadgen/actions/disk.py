@@ -55,7 +55,12 @@ def sweep_stale(directory: Path) -> list[Path]:
 
 
 class DiskIo(Action):
-    """Runs `operations` write+fsync+read+delete cycles of `file_size_kb` each."""
+    """Runs `operations` write+fsync+read+delete cycles of `file_size_kb` each.
+
+    It ends early at the load lab's longest action (`HERON_LOADGEN_MAX_DURATION_SECONDS`) or once it
+    has written `HERON_LOADGEN_MAX_DISK_WRITE_MB`, whichever comes first, and says which
+    (`stopped_at_max_duration` or `stopped_at_max_bytes_written`).
+    """
 
     kind: ClassVar[str] = "disk-io"
 
@@ -65,6 +70,8 @@ class DiskIo(Action):
         self.size = request.file_size_kb * 1024
         self.pattern = request.pattern
         self.directory = env.config.disk_dir
+        self.max_seconds = env.config.max_duration_seconds
+        self.max_bytes = env.config.max_disk_write_mb * 1024 * 1024
         self._recorder = env.recorder
         self._rng = random.Random()  # noqa: S311 - a write order, not a secret
         self.workdir: Path | None = None
@@ -86,6 +93,10 @@ class DiskIo(Action):
             for done in range(1, self.operations + 1):
                 if stop.is_set():
                     return
+                cap = self._cap(time.monotonic() - started, written)
+                if cap:
+                    self._report(None, **{f"stopped_at_{cap}": 1.0})
+                    return
                 path = self.workdir / f"op-{done % 4}.bin"
                 written += self._write(path, payload, stop)
                 read += self._read(path)
@@ -102,6 +113,13 @@ class DiskIo(Action):
                 )
         finally:
             shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def _cap(self, elapsed: float, written: int) -> str | None:
+        if elapsed >= self.max_seconds:
+            return "max_duration"
+        if written + self.size > self.max_bytes:
+            return "max_bytes_written"
+        return None
 
     def _write(self, path: Path, payload: bytes, stop: threading.Event) -> int:
         blocks = -(-self.size // len(payload))

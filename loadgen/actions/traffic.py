@@ -14,6 +14,7 @@ from loadgen.actions import workers
 from loadgen.actions.base import Action, ActionEnv
 from loadgen.actions.traffic_worker import FLUSH_INTERVAL
 from loadgen.budget import Reservation
+from loadgen.targets import Target
 from loadgen.validation import TrafficRequest
 
 RATE_WINDOW = 2.0
@@ -31,20 +32,20 @@ def percentile(values: list[float], q: float) -> float:
 
 
 class Traffic(Action):
-    """Sends `requests_per_sec` GETs for `duration_seconds` to already-vetted absolute `urls`."""
+    """Sends `requests_per_sec` GETs for `duration_seconds` to already-vetted `targets`."""
 
     kind: ClassVar[str] = "traffic"
 
-    def __init__(self, request: TrafficRequest, env: ActionEnv, urls: tuple[str, ...]) -> None:
+    def __init__(self, request: TrafficRequest, env: ActionEnv, targets: tuple[Target, ...]) -> None:
         super().__init__()
         self.rate = request.requests_per_sec
         self.duration = request.duration_seconds
         self.concurrency = request.concurrency
-        self.urls = urls
+        self.targets = targets
         self._env = env
         own = env.config.own_url
         self._headers = {"User-Agent": "heron-loadgen"}
-        self._auth_urls = all(u.startswith(own + "/") for u in urls)
+        self._auth_urls = all(t.shown.startswith(own + "/") for t in targets)
         self._latencies: deque[float] = deque(maxlen=RESERVOIR)
         self._window: deque[tuple[float, int]] = deque()
         self._totals = {"sent": 0, "ok": 0, "failed": 0, "dropped": 0}
@@ -63,7 +64,7 @@ class Traffic(Action):
         if self._env.auth_header and self._auth_urls:
             headers["Authorization"] = self._env.auth_header
         settings = {
-            "urls": list(self.urls),
+            "targets": [t.to_json() for t in self.targets],
             "rate": self.rate,
             "duration": self.duration,
             "concurrency": self.concurrency,
@@ -71,7 +72,7 @@ class Traffic(Action):
             "trace_service": self._env.config.service_name if self._env.trace_export else None,
         }
         started = time.monotonic()
-        proc = workers.spawn("loadgen.actions.traffic_worker", [json.dumps(settings)], capture=True)
+        proc = workers.spawn("loadgen.actions.traffic_worker", [], capture=True, stdin=json.dumps(settings))
         lines: queue.Queue[str | None] = queue.Queue()
         reader = threading.Thread(target=_read_lines, args=(proc, lines), daemon=True)
         reader.start()

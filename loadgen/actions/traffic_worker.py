@@ -1,5 +1,7 @@
-"""The traffic generator run as `python -m loadgen.actions.traffic_worker JSON_SETTINGS`.
+"""The traffic generator run as `python -m loadgen.actions.traffic_worker`, its settings as JSON on stdin.
 
+Each target comes vetted by `loadgen.targets`: the worker connects to the checked address in its URL
+and names the original host in `Host` (and as the TLS server name); redirects are never followed.
 Open-model arrivals and a bounded pool of sender threads; stat batches go to stdout as JSON lines, ending
 with `null`. Stops at the deadline or on SIGTERM. Kept free of Flask; OpenTelemetry tracing is imported
 only when trace export is on.
@@ -14,17 +16,20 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
 import urllib3
+from urllib3.util import parse_url
 
 FLUSH_INTERVAL = 0.25
 LONGEST_SLEEP = 0.05
 DRAIN_SECONDS = 1.0
 MAX_SENDER_THREADS = 64
+TIMEOUT = urllib3.Timeout(connect=2.0, read=5.0)
 
 SpanFactory = Callable[[str, dict[str, str]], AbstractContextManager[Any]]
 
@@ -70,8 +75,27 @@ def _tracing(service_name: str) -> tuple[SpanFactory, Callable[[], None]]:
     return span, provider.shutdown
 
 
+@dataclass(frozen=True)
+class _Target:
+    pool: urllib3.HTTPConnectionPool
+    path: str
+    host: str
+    shown: str
+
+
+def _targets(targets: Sequence[Mapping[str, str]], concurrency: int) -> list[_Target]:
+    out = []
+    for target in targets:
+        options: dict[str, Any] = {"maxsize": concurrency, "block": False, "retries": False, "timeout": TIMEOUT}
+        if target["url"].startswith("https://"):
+            options.update(server_hostname=target["server_name"], assert_hostname=target["server_name"])
+        pool = urllib3.connection_from_url(target["url"], **options)
+        out.append(_Target(pool, parse_url(target["url"]).request_uri, target["host"], target["shown"]))
+    return out
+
+
 def generate(
-    urls: Sequence[str],
+    targets: Sequence[Mapping[str, str]],
     rate: float,
     duration: float,
     concurrency: int,
@@ -80,21 +104,19 @@ def generate(
     headers: dict[str, str],
     trace_service: str | None = None,
 ) -> None:
-    """Send GETs to `urls` (round robin) at `rate` per second; push stat batches to `out`, then None."""
+    """Send GETs to `targets` (round robin) at `rate` per second; push stat batches to `out`, then None."""
     span, shutdown = _tracing(trace_service) if trace_service else (_no_span, lambda: None)
-    pool = urllib3.PoolManager(
-        maxsize=concurrency, retries=False, timeout=urllib3.Timeout(connect=2.0, read=5.0), block=False
-    )
+    pools = _targets(targets, concurrency)
     stats = _Stats()
-    work: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+    work: queue.SimpleQueue[_Target | None] = queue.SimpleQueue()
     senders = [
-        threading.Thread(target=_send_loop, args=(pool, work, stats, headers, span), daemon=True)
+        threading.Thread(target=_send_loop, args=(work, stats, headers, span), daemon=True)
         for _ in range(min(concurrency, MAX_SENDER_THREADS))
     ]
     for sender in senders:
         sender.start()
     try:
-        _schedule(urls, rate, duration, concurrency, stop, out, stats, work)
+        _schedule(pools, rate, duration, concurrency, stop, out, stats, work)
     finally:
         for _ in senders:
             work.put(None)
@@ -107,14 +129,14 @@ def generate(
 
 
 def _schedule(
-    urls: Sequence[str],
+    urls: Sequence[_Target],
     rate: float,
     duration: float,
     concurrency: int,
     stop: Any,
     out: Any,
     stats: _Stats,
-    work: queue.SimpleQueue[str | None],
+    work: queue.SimpleQueue[_Target | None],
 ) -> None:
     start = last_flush = time.perf_counter()
     issued = 0
@@ -143,19 +165,20 @@ def _schedule(
 
 
 def _send_loop(
-    pool: urllib3.PoolManager,
-    work: queue.SimpleQueue[str | None],
+    work: queue.SimpleQueue[_Target | None],
     stats: _Stats,
     headers: dict[str, str],
     span: SpanFactory,
 ) -> None:
-    while (url := work.get()) is not None:
-        sent_headers = dict(headers)
+    while (target := work.get()) is not None:
+        sent_headers = {**headers, "Host": target.host}
         t0 = time.perf_counter()
         status = 0
-        with span(url, sent_headers) as current:
+        with span(target.shown, sent_headers) as current:
             try:
-                response = pool.request("GET", url, headers=sent_headers)
+                response = target.pool.urlopen(
+                    "GET", target.path, headers=sent_headers, redirect=False, retries=False, assert_same_host=False
+                )
                 status = response.status
             except urllib3.exceptions.HTTPError:
                 status = 0
@@ -180,8 +203,12 @@ class _StdoutBatches:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: one JSON object with urls, rate, duration, concurrency, headers, trace_service."""
-    settings = json.loads((sys.argv[1:] if argv is None else argv)[0])
+    """Entry point: one JSON object on stdin with targets, rate, duration, concurrency, headers, trace_service.
+
+    Settings come on stdin, not argv, so no input size can hit the kernel's argument-length limit.
+    """
+    del argv
+    settings = json.loads(sys.stdin.read())
     stop = threading.Event()
 
     def on_term(_signum: int, _frame: FrameType | None) -> None:
@@ -189,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_term)
     generate(
-        settings["urls"],
+        settings["targets"],
         float(settings["rate"]),
         float(settings["duration"]),
         int(settings["concurrency"]),

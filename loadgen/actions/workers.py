@@ -12,15 +12,24 @@ import psutil
 STOP_TIMEOUT = 0.6
 
 
-def spawn(module: str, args: Sequence[str], *, capture: bool = False) -> subprocess.Popen[str]:
-    """Run `python -m module args...` with this interpreter."""
-    return subprocess.Popen(
+def spawn(
+    module: str, args: Sequence[str], *, capture: bool = False, stdin: str | None = None
+) -> subprocess.Popen[str]:
+    """Run `python -m module args...` with this interpreter; `stdin` (if any) is written to it and closed.
+
+    Settings of unbounded size go through `stdin`: argv is limited by the kernel (E2BIG).
+    """
+    proc = subprocess.Popen(
         [sys.executable, "-m", module, *args],
-        stdin=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
         stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
         stderr=None,
         text=True,
     )
+    if stdin is not None and proc.stdin is not None:
+        with proc.stdin:
+            proc.stdin.write(stdin)
+    return proc
 
 
 def cpu_seconds(procs: Sequence[subprocess.Popen[str]]) -> float:

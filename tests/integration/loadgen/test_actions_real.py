@@ -65,14 +65,22 @@ def test_cpu_action_runs_one_worker_per_core_and_they_exit_on_stop(server: Serve
     assert wait_for(lambda: _action(server, action_id)["status"] == "stopped", timeout=5, what="stopped")
 
 
-def test_memory_action_grows_resident_memory_and_returns_it(server: Server) -> None:
+def test_memory_action_grows_resident_memory_and_returns_all_of_it(server: Server) -> None:
     proc = psutil.Process(server.proc.pid)
     baseline = proc.memory_info().rss
-    action_id = _start(server, "memory-leak", {"size_mb": 200, "duration_seconds": 60, "steps": 2})
-    wait_for(lambda: proc.memory_info().rss > baseline + 180 * MIB, timeout=20, what="RSS +180 MiB")
-    assert _action(server, action_id)["achieved"]["allocated_bytes"] >= 100 * MIB
-    _stop(server, action_id)
-    wait_for(lambda: proc.memory_info().rss < baseline + 40 * MIB, timeout=10, what="RSS back near baseline")
+    for surge in range(3):  # the allocator keeps freed heap buffers from the second surge on; mappings go back
+        action_id = _start(server, "memory-leak", {"size_mb": 200, "duration_seconds": 20, "steps": 2})
+        wait_for(lambda: proc.memory_info().rss > baseline + 180 * MIB, timeout=20, what=f"RSS +180 MiB ({surge})")
+        with server.api() as api:
+            stopped = api.delete(f"/api/actions/{action_id}/stop").json()
+        wait_for(lambda a=action_id: _action(server, a)["status"] == "stopped", timeout=10, what="stopped")
+        # The stop answers what the action took, and the process is back within 10 % of where it started.
+        assert _action(server, action_id)["achieved"]["released_bytes"] >= 200 * MIB, stopped
+        wait_for(
+            lambda: proc.memory_info().rss <= baseline * 1.10,
+            timeout=10,
+            what=f"RSS back within 10 % of {baseline / MIB:.0f} MiB after surge {surge}",
+        )
 
 
 def test_disk_action_removes_its_files_when_cancelled(server: Server) -> None:

@@ -74,7 +74,8 @@ def test_step_sizes(total: int, steps: int, sizes: list[int]) -> None:
 def test_touched_block_writes_every_page() -> None:
     block = touched_block(5 * 4096 + 10)
     assert [block[i] for i in range(0, len(block), 4096)] == [1] * 6
-    assert block.count(1) == 6
+    assert bytes(block).count(1) == 6
+    block.close()
 
 
 def test_memory_action_stops_growing_when_memory_is_low(tmp_path: Path) -> None:
@@ -100,3 +101,21 @@ def test_memory_action_holds_then_releases(tmp_path: Path) -> None:
     thread.join(5)
     assert action.allocated() == 0
     assert action.achieved()["allocated_bytes"] == 0
+
+
+def test_a_disk_storm_stops_at_its_write_cap(tmp_path: Path) -> None:
+    capped = ActionEnv(LoadgenConfig(disk_dir=tmp_path, max_disk_write_mb=1))
+    action = DiskIo(DiskIoRequest(operations=1_000_000, file_size_kb=256), capped)
+    action.run(threading.Event())
+    assert action.achieved()["operations_done"] == 4.0  # 4 x 256 KiB = the 1 MiB cap
+    assert action.achieved()["stopped_at_max_bytes_written"] == 1.0
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_disk_storm_stops_at_the_longest_action(tmp_path: Path) -> None:
+    short = ActionEnv(LoadgenConfig(disk_dir=tmp_path, max_duration_seconds=0.2))
+    action = DiskIo(DiskIoRequest(operations=1_000_000, file_size_kb=4), short)
+    action.run(threading.Event())
+    assert action.achieved()["stopped_at_max_duration"] == 1.0
+    assert action.achieved()["operations_done"] < 1_000_000
+    assert list(tmp_path.iterdir()) == []

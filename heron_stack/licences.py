@@ -123,6 +123,7 @@ class Package:
     expression: str = ""
     licence: str = ""
     classifiers: tuple[str, ...] = ()
+    licence_file_text: str = ""
 
 
 def installed_packages() -> list[Package]:
@@ -131,12 +132,15 @@ def installed_packages() -> list[Package]:
     for dist in metadata.distributions():
         meta = dist.metadata
         classifiers = tuple(c for c in meta.get_all("Classifier") or [] if c.startswith("License ::"))
+        files = [f for f in meta.get_all("License-File") or []]
+        texts = [dist.read_text(f"licenses/{f}") or dist.read_text(f) or "" for f in files]
         out.append(
             Package(
                 str(meta["Name"]),
                 meta["License-Expression"] or "",
                 (meta["License"] or "")[:200],
                 classifiers,
+                "\n".join(t[:HEAD_CHARS] for t in texts),
             )
         )
     return out
@@ -148,7 +152,7 @@ def python_violations(packages: Iterable[Package]) -> list[Violation]:
     for pkg in packages:
         spdx = _FORBIDDEN_SPDX.search(pkg.expression)
         by_classifier = next((c for c in pkg.classifiers if _classifier_forbidden(c)), None)
-        by_text = classify_licence_text(pkg.licence)
+        by_text = classify_licence_text(pkg.licence) or classify_licence_text(pkg.licence_file_text)
         licence = spdx.group(0) if spdx else (by_classifier or by_text)
         if licence:
             out.append(Violation(pkg.name, licence, "package metadata"))

@@ -12,11 +12,13 @@ import yaml
 from alert_worker.exceptions import RuleFileError, TemplateError
 from alert_worker.rules import model
 from alert_worker.rules.durations import parse_duration
+from alert_worker.rules.promql import promql_problem
 from alert_worker.rules.templating import check_template
 from alert_worker.rules.yamlpos import Located, load_located
 from alert_worker.rules.yamlpos import Path as YPath
 
 LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 CHANNEL_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 _GROUP_KEYS = {"name", "interval", "rules", "limit", "query_offset"}
 _RULE_KEYS = {"alert", "record", "expr", "for", "keep_firing_for", "labels", "annotations"}
@@ -95,7 +97,11 @@ def _rule(chk: _Checker, raw: Any, path: YPath, group: str) -> model.AlertRule |
     expr = raw.get("expr")
     if not isinstance(expr, str | int | float) or not str(expr).strip():
         chk.error((*path, "expr"), "expr is required and must be a PromQL string")
+    elif problem := promql_problem(str(expr)):
+        chk.error((*path, "expr"), f"invalid PromQL {str(expr).strip()[:200]!r}: {problem}")
     if "record" in raw:
+        if not METRIC_NAME.match(str(raw["record"])):
+            chk.error((*path, "record"), f"invalid metric name {raw['record']!r}; use letters, digits, _ and :")
         for key in ("for", "keep_firing_for", "annotations"):
             if key in raw:
                 chk.error((*path, key), f"{key!r} is only valid on alerting rules")

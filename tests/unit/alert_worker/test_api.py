@@ -69,6 +69,18 @@ def test_rule_crud_through_the_api(client, store):
         ("get", "/api/alerts/history?limit=0", None, 400, "limit"),
         ("get", "/api/alerts/history?start=yesterday", None, 400, "start"),
         ("get", "/api/silences/nope", None, 404, "id"),
+        ("post", "/api/alerts/rules", {"alert": "X", "expr": "rate(x[5m] >"}, 400, "expr"),
+        ("post", "/api/alerts/rules", {"alert": "X", "expr": "sum(rate(x[5m]) by"}, 400, "expr"),
+        ("post", "/api/alerts/rules", {"alert": "X", "expr": 'up{job=~"("} == 0'}, 400, "expr"),
+        ("post", "/api/alerts/rules", {"alert": "X", "expr": "no_such_function(up)"}, 400, "expr"),
+        ("put", "/api/alerts/rules/Nope", {"expr": "up["}, 400, "expr"),
+        (
+            "post",
+            "/api/alerts/rules",
+            {"alert": "X", "condition": "IF queue_depth >> 100 FOR 2 minutes"},
+            400,
+            "condition",
+        ),
     ],
 )
 def test_errors_are_4xx_json_naming_the_field(client, method, path, body, code, field):
@@ -138,3 +150,10 @@ def test_health_answers_for_process_supervisors(client):
     resp = client.get("/api/health")
     assert resp.status_code == 200
     assert resp.json == {"status": "ok"}
+
+
+def test_an_unparsable_expression_is_refused_with_the_parsers_message(client, store):
+    resp = client.post("/api/alerts/rules", json={"alert": "X", "expr": "rate(x[5m] >"})
+    assert resp.status_code == 400
+    assert "invalid PromQL 'rate(x[5m] >': unclosed left parenthesis" in resp.json["error"]
+    assert store.api_rules() == {}

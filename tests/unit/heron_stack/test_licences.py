@@ -74,5 +74,13 @@ def test_python_packages_are_judged_by_spdx_classifiers_and_licence_text() -> No
         Package("bad-gpl", expression="GPL-3.0-or-later"),
         Package("bad-classifier", classifiers=("License :: OSI Approved :: GNU General Public License v3 (GPLv3)",)),
         Package("bad-text", licence="Server Side Public License v1"),
+        Package("ok-file-only", licence_file_text="MIT License\n\nCopyright (c) messense"),
+        Package("bad-file-only", licence_file_text="GNU AFFERO GENERAL PUBLIC LICENSE\nVersion 3"),
     ]
-    assert [v.what for v in python_violations(packages)] == ["bad-spdx", "bad-gpl", "bad-classifier", "bad-text"]
+    assert [v.what for v in python_violations(packages)] == [
+        "bad-spdx",
+        "bad-gpl",
+        "bad-classifier",
+        "bad-text",
+        "bad-file-only",
+    ]

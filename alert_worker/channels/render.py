@@ -145,6 +145,18 @@ def _common(maps: list[Mapping[str, str]]) -> dict[str, str]:
     return {k: v for k, v in sorted(first.items()) if all(m.get(k) == v for m in maps[1:])}
 
 
+COLLAPSED = "collapsed"
+"""`job.extra` flag: this resolved notice stands for its firing notice too, which a backlog kept from going."""
+
+
+def _collapsed_note(job: NotificationJob) -> str:
+    if job.extra.get(COLLAPSED) != "true" or not job.alerts:
+        return ""
+    fired = min(a.starts_at for a in job.alerts)
+    ended = max((a.ends_at for a in job.alerts if a.ends_at), default=job.created_at)
+    return f" (fired {fired:%H:%M:%S}, resolved {ended:%H:%M:%S} UTC)"
+
+
 def job_context(job: NotificationJob, links: Links, now: datetime | None = None) -> dict[str, object]:
     """Template variables for `job` (shared by every channel and the preview)."""
     now = now or datetime.now(UTC)
@@ -156,7 +168,7 @@ def job_context(job: NotificationJob, links: Links, now: datetime | None = None)
     return {
         "status": job.status,
         "status_icon": "\U0001f525" if job.status == "firing" else "\u2705",
-        "title": f"[{job.status.upper()}:{count}] {name}",
+        "title": f"[{job.status.upper()}:{count}] {name}" + _collapsed_note(job),
         "alerts": alerts,
         "group_key": job.group_key,
         "group_labels": dict(job.group_labels),

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from alert_worker.delivery.outbox import DUE_SLACK, Claim, OutboxRecord
-from alert_worker.delivery.state import Health
+from alert_worker.delivery.state import Health, LastSent
 from alert_worker.models import NotificationJob
 
 
@@ -141,6 +141,13 @@ class InMemoryDestinationState:
         self._remote: dict[tuple[str, str], str] = {}
         self._progress: dict[tuple[str, str], str] = {}
         self._health: dict[str, Health] = {}
+        self._last: dict[tuple[str, str], LastSent] = {}
+
+    def last_sent(self, destination: str, group_key: str) -> LastSent | None:
+        return self._last.get((destination, group_key))
+
+    def save_last_sent(self, destination: str, group_key: str, sent: LastSent, ttl: float) -> None:
+        self._last[(destination, group_key)] = sent
 
     def overrides(self, destination: str) -> dict[str, str]:
         return dict(self._overrides.get(destination, {}))

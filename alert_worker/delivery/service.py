@@ -9,22 +9,25 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Literal, Protocol
 
 from alert_worker.channels.base import Channel, SendContext, SendResult
 from alert_worker.channels.exceptions import PermanentError, TransientError
 from alert_worker.channels.redact import redact
+from alert_worker.channels.render import COLLAPSED
 from alert_worker.delivery import metrics
 from alert_worker.delivery.outbox import Outbox
 from alert_worker.delivery.policy import DeliveryPolicy, backoff_delay
 from alert_worker.delivery.ratelimit import RateLimiter
-from alert_worker.delivery.state import DestinationState, Health
+from alert_worker.delivery.state import DestinationState, Health, LastSent
 from alert_worker.models import Alert, NotificationJob
 
 log = logging.getLogger(__name__)
-OutcomeStatus = Literal["sent", "duplicate", "busy", "retry", "dead"]
+OutcomeStatus = Literal["sent", "duplicate", "busy", "retry", "dead", "superseded"]
+SUPERSEDED = "superseded"
+"""Outbox remote id of a notification not sent because a newer one of its alert group already went."""
 
 
 class Clock(Protocol):
@@ -121,7 +124,21 @@ class DeliveryService:
             return Outcome("busy", retry_in=retry_in, detail="held by another worker")
         if claim.recovered:
             log.warning("notification %s: taking over an expired send (may repeat one message)", job.idempotency_key)
-        return self._attempt(job, channel, claim.attempts)
+        job, stale = self._in_group_order(job)
+        return stale or self._attempt(job, channel, claim.attempts)
+
+    def _in_group_order(self, job: NotificationJob) -> tuple[NotificationJob, Outcome | None]:
+        """Per alert group and destination, the newest notice wins: an older one is never sent after it."""
+        last = self.state.last_sent(job.destination, job.group_key)
+        if last is not None and job.created_at.timestamp() <= last.created_at:
+            # Sending it would leave the chat showing an older state (e.g. FIRING after RESOLVED).
+            self.outbox.mark_sent(job.idempotency_key, self.clock.now(), SUPERSEDED, self.policy.retention)
+            detail = f"a newer {last.status} notice of this alert group was already sent"
+            return job, Outcome("superseded", detail=detail)
+        if job.status == "resolved" and (last is None or last.status != "firing"):
+            # Its firing notice has not gone (held up behind a backlog): this one message tells both.
+            return replace(job, extra={**job.extra, COLLAPSED: "true"}), None
+        return job, None
 
     def _wait_for_token(self, job: NotificationJob) -> float | None:
         """Block until the rate limit grants a token; return a countdown instead when the wait is long."""
@@ -172,6 +189,8 @@ class DeliveryService:
         self.state.save_overrides(dest, dict(result.updates))
         if job.status == "firing":
             self.state.save_remote_id(dest, job.group_key, result.remote_id, self.policy.retention)
+        sent = LastSent(job.created_at.timestamp(), job.status)
+        self.state.save_last_sent(dest, job.group_key, sent, self.policy.retention)
         if self.state.set_health(dest, Health(healthy=True, since=self.clock.now())):
             log.warning("destination %s is healthy again", dest)
 

@@ -18,6 +18,14 @@ class Health:
     since: float = 0.0
 
 
+@dataclass(frozen=True)
+class LastSent:
+    """What a destination last received of one alert group: its creation time and its status."""
+
+    created_at: float
+    status: str
+
+
 class DestinationState(Protocol):
     def overrides(self, destination: str) -> dict[str, str]: ...
     def save_overrides(self, destination: str, updates: dict[str, str]) -> None: ...
@@ -28,6 +36,11 @@ class DestinationState(Protocol):
     def health(self, destination: str) -> Health: ...
     def set_health(self, destination: str, health: Health) -> bool:
         """Store `health`; true when it changed between healthy and unhealthy."""
+
+    def last_sent(self, destination: str, group_key: str) -> LastSent | None:
+        """The newest notification of `group_key` this destination received (for per-group order)."""
+
+    def save_last_sent(self, destination: str, group_key: str, sent: LastSent, ttl: float) -> None: ...
 
 
 def _s(value: object) -> str:
@@ -69,6 +82,17 @@ class RedisDestinationState:
         if not raw:
             return Health(healthy=True)
         return Health(healthy=raw.get("healthy") == "1", reason=raw.get("reason", ""), since=float(raw.get("since", 0)))
+
+    def last_sent(self, destination: str, group_key: str) -> LastSent | None:
+        raw = {_s(k): _s(v) for k, v in self._r.hgetall(f"{PREFIX}{destination}:last:{group_key}").items()}
+        return LastSent(float(raw["created_at"]), raw["status"]) if raw else None
+
+    def save_last_sent(self, destination: str, group_key: str, sent: LastSent, ttl: float) -> None:
+        key = f"{PREFIX}{destination}:last:{group_key}"
+        pipe = self._r.pipeline()
+        pipe.hset(key, mapping={"created_at": repr(sent.created_at), "status": sent.status})
+        pipe.expire(key, max(1, int(ttl)))
+        pipe.execute()
 
     def set_health(self, destination: str, health: Health) -> bool:
         key = f"{PREFIX}{destination}:health"

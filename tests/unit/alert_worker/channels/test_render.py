@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
-from alert_worker.channels.render import Links, preview, render, silence_link
+from alert_worker.channels.render import Links, job_context, preview, render, silence_link
+from alert_worker.models import Alert
 from alert_worker.channels.smtp import build_message
 from tests.fixtures.standins.jobs import T0, make_alert, make_job
 from tests.fixtures.standins.telegram import parse_entities
@@ -87,3 +89,20 @@ def test_email_message_is_multipart_with_stable_message_id() -> None:
     assert msg.get_content_type() == "multipart/alternative"
     kinds = [part.get_content_type() for part in msg.iter_parts()]
     assert kinds == ["text/plain", "text/html"]
+
+
+def test_a_collapsed_resolved_notice_says_when_it_fired_and_when_it_ended() -> None:
+    job = make_job(status="resolved")
+    alert = Alert(
+        rule="HostHighCpu",
+        labels={"alertname": "HostHighCpu"},
+        annotations={},
+        status="resolved",
+        starts_at=T0,
+        ends_at=T0 + timedelta(minutes=2),
+    )
+    collapsed = replace(job, alerts=(alert,), extra={"collapsed": "true"})
+    assert job_context(collapsed, Links())["title"].endswith(
+        f"(fired {T0:%H:%M:%S}, resolved {T0 + timedelta(minutes=2):%H:%M:%S} UTC)"
+    )
+    assert "fired" not in str(job_context(replace(job, alerts=(alert,)), Links())["title"])

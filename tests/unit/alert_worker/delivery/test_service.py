@@ -107,7 +107,7 @@ def test_progress_of_a_failed_attempt_reaches_the_next_attempt(env) -> None:
     assert service.deliver(job).status == "sent"
     [(_, ctx, _)] = channels["tg"].sent
     assert ctx.progress == '{"mode": "html", "ids": ["7"]}'
-    other = make_job(key="another-notification")
+    other = make_job(key="another-notification", created_at=T0 + timedelta(seconds=1))
     clock.t += 5
     service.deliver(other)
     assert channels["tg"].sent[-1][1].progress is None  # progress belongs to one notification
@@ -188,15 +188,16 @@ def test_migrated_chat_id_is_persisted_and_used(env) -> None:
     service, channels, _ = env
     channels["tg"].script = [SendResult(remote_id="1", updates={"chat_id": "-1009"})]
     service.deliver(make_job())
-    service.deliver(make_job())
+    service.deliver(make_job(key="next", group_key="other-group"))
     assert channels["tg"].sent[1][1].overrides == {"chat_id": "-1009"}
 
 
 def test_resolve_sees_the_firing_message_id(env) -> None:
     service, channels, _ = env
     service.deliver(make_job(group_key="g"))
-    service.deliver(make_job(group_key="g", status="resolved"))
+    service.deliver(make_job(key="g-resolved", group_key="g", status="resolved", created_at=T0 + timedelta(seconds=30)))
     assert channels["tg"].sent[1][1].previous_remote_id == "m1"
+    assert "collapsed" not in channels["tg"].sent[1][0].extra  # its firing notice went first
 
 
 def test_busy_when_another_worker_holds_the_lease(env) -> None:
@@ -258,3 +259,26 @@ def test_a_retry_is_not_attempted_before_it_is_due(env) -> None:
     assert channels["tg"].sent == []
     clock.t += early.retry_in
     assert service.deliver(job).status == "sent"
+
+
+def test_a_firing_notice_older_than_a_sent_resolved_notice_is_never_sent(env) -> None:
+    """A 429 sent the firing notice back to wait; the resolved notice went first. The chat must end RESOLVED."""
+    service, channels, clock = env
+    firing = make_job(key="g-firing", group_key="g", created_at=T0)
+    resolved = make_job(key="g-resolved", group_key="g", status="resolved", created_at=T0 + timedelta(seconds=40))
+    assert service.deliver(resolved).status == "sent"
+    clock.t += 1
+    late = service.deliver(firing)
+    assert late.status == "superseded"
+    assert [job.status for job, _, _ in channels["tg"].sent] == ["resolved"]
+    # The one message says both: it fired, and it is over.
+    (job, _, _) = channels["tg"].sent[0]
+    assert job.extra["collapsed"] == "true"
+    assert service.deliver(firing).status == "duplicate"  # handled for good, also for a redelivered task
+
+
+def test_notices_of_different_groups_do_not_supersede_each_other(env) -> None:
+    service, channels, _ = env
+    service.deliver(make_job(key="b", group_key="b", created_at=T0 + timedelta(seconds=5)))
+    assert service.deliver(make_job(key="a", group_key="a", created_at=T0)).status == "sent"
+    assert len(channels["tg"].sent) == 2

@@ -62,7 +62,7 @@ class AlertsConfig(BaseModel):
     query_timeout_s: float = 10.0
     history_retention_s: float = 30 * 86400.0
     #: The broker redelivers a task unacknowledged this long (its worker was killed outright).
-    visibility_timeout_s: float = 300.0
+    visibility_timeout_s: float = 20.0
     api_host: str = "127.0.0.1"
     api_port: int = 9097
     api_token: str = ""

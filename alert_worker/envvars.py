@@ -50,7 +50,7 @@ HERON_ALERTS_HISTORY_RETENTION = "HERON_ALERTS_HISTORY_RETENTION"
 
 HERON_ALERTS_VISIBILITY_TIMEOUT = "HERON_ALERTS_VISIBILITY_TIMEOUT"
 """How long the Redis broker waits for a task's acknowledgement before handing it to another worker:
-the delay after which the task of a worker killed outright runs again (default 5m, at least 10s)."""
+the delay after which the task of a worker killed outright runs again (default 20s, at least 10s)."""
 
 HERON_ALERTS_API_HOST = "HERON_ALERTS_API_HOST"
 """Address the API binds to (default 127.0.0.1; anything else requires a bearer token)."""

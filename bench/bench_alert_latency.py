@@ -223,6 +223,7 @@ def _configure(stack: BenchStack, receiver: Receiver, intervals: Sequence[int]) 
         "OTEL_LOGS_EXPORTER": "none",
     }
     stack.start_heron("alert-worker", env=env)
+    stack.start_heron("alert-sender", env=env)
     stack.start_heron("alert-beat", env=env)
 
 

@@ -100,7 +100,8 @@ def _cmd_status(stack: Stack) -> int:
     for state in stack.status():
         any_running |= state.running
         label = f"running (pid {state.pid})" if state.running else "stopped"
-        print(f"{state.name:<11} {label:<22} log: {state.log}")
+        restarts = f"{state.restarts} restart(s)" if state.running else ""
+        print(f"{state.name:<12} {label:<22} {restarts:<13} log: {state.log}")
     return 0 if any_running else 3
 
 

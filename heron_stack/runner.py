@@ -12,6 +12,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ class ServiceState:
     pid: int | None
     running: bool
     log: Path
+    restarts: int = 0
 
 
 def port_is_free(host: str, port: int) -> bool:
@@ -114,11 +116,22 @@ class Runner:
             return None
         return data
 
+    def _restarts_file(self, name: str) -> Path:
+        return self.run_dir / f"{name}.restarts"
+
+    def restarts(self, name: str) -> int:
+        """How often the supervisor restarted `name` since `heron up` started it."""
+        try:
+            return int(self._restarts_file(name).read_text(encoding="utf-8").strip() or 0)
+        except (OSError, ValueError):
+            return 0
+
     def state(self, name: str) -> ServiceState:
         record = self._record(name)
         pid = record.get("pid") if record else None
         running = isinstance(pid, int) and record is not None and _alive(pid, str(record.get("argv0", "")))
-        return ServiceState(name, pid if isinstance(pid, int) else None, running, self.log_path(name))
+        restarts = self.restarts(name) if running else 0
+        return ServiceState(name, pid if isinstance(pid, int) else None, running, self.log_path(name), restarts)
 
     def start(self, spec: ServiceSpec, timeout: float) -> bool:
         """Start `spec` unless it already runs; wait until ready. Returns True if it was started now."""
@@ -133,9 +146,12 @@ class Runner:
         if spec.prepare is not None:
             spec.prepare()
         log = self.log_path(spec.name).open("ab")
+        # Under the supervisor, a service that dies is started again (with backoff) until `heron down`.
+        argv = [sys.executable, "-m", "heron_stack.supervise", spec.name, str(self._restarts_file(spec.name))]
+        argv += ["--", *spec.argv]
         try:
             proc = subprocess.Popen(
-                list(spec.argv),
+                argv,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -146,7 +162,7 @@ class Runner:
         finally:
             log.close()
         self._children[spec.name] = proc
-        record = {"pid": proc.pid, "argv0": spec.argv[0], "argv": list(spec.argv), "started": time.time()}
+        record = {"pid": proc.pid, "argv0": argv[0], "argv": list(spec.argv), "started": time.time()}
         self._pidfile(spec.name).write_text(json.dumps(record), encoding="utf-8")
         self._wait_ready(spec, timeout, proc)
         return True
@@ -155,14 +171,11 @@ class Runner:
         deadline = time.monotonic() + timeout
         detail: str | None = "not checked yet"
         while time.monotonic() < deadline:
-            if proc is not None and proc.poll() is not None:
-                self._forget(spec.name)
-                raise NotReady(
-                    spec.name,
-                    timeout,
-                    str(self.log_path(spec.name)),
-                    f"exited with code {proc.returncode}: {self.tail(spec.name)}",
-                )
+            if proc is not None and (proc.poll() is not None or self.restarts(spec.name) > 0):
+                # It died before it was ready: a bad config or a missing file, not worth restarting.
+                tail = self.tail(spec.name)
+                self.stop(spec.name, timeout=5.0)
+                raise NotReady(spec.name, timeout, str(self.log_path(spec.name)), f"exited at start: {tail}")
             try:
                 detail = spec.ready()
             except OSError as exc:

@@ -17,11 +17,21 @@ from heron_stack import environment_variables as ev
 from heron_stack.config import StackConfig
 from heron_stack.exceptions import ConfigError
 from heron_stack.runner import Port, ReadyCheck, ServiceSpec
+from heron_stack.supervise import START_MARKER
 
 INFRASTRUCTURE = ("redis", "prometheus", "victorialogs", "collector")
 """The real third-party parts. Destinations start before the collector that feeds them."""
 
-HERON_SERVICES = ("mailsink", "agent", "alert-api", "alert-worker", "alert-beat", "loadgen", "grafana")
+HERON_SERVICES = (
+    "mailsink",
+    "agent",
+    "alert-api",
+    "alert-worker",
+    "alert-sender",
+    "alert-beat",
+    "loadgen",
+    "grafana",
+)
 """Heron's own processes, started after the pipeline they report into.
 
 Grafana runs only where a `grafana` binary is on PATH; Heron does not install it."""
@@ -265,14 +275,20 @@ def prometheus_has(config: StackConfig, query: str) -> ReadyCheck:
 
 
 def log_contains(path: Path, marker: str) -> ReadyCheck:
-    """Ready once the service's log shows `marker` (for processes without an HTTP endpoint)."""
+    """Ready once the current run's log shows `marker` (for processes without an HTTP endpoint).
+
+    Only what follows the supervisor's last start line counts: a previous run's "ready" never does.
+    """
 
     def check() -> str | None:
         try:
             text = path.read_text(encoding="utf-8", errors="replace")
         except OSError:
             return f"no log yet at {path}"
-        return None if marker in text else f"waiting for {marker!r} in {path}"
+        current = text.rsplit(START_MARKER, 1)
+        if len(current) < 2:
+            return f"waiting for this run's start in {path}"
+        return None if marker in current[1] else f"waiting for {marker!r} in {path}"
 
     return check
 
@@ -330,7 +346,7 @@ def alerts_env(config: StackConfig, environ: Mapping[str, str]) -> dict[str, str
 def alert_specs(
     config: StackConfig, otlp_env: Mapping[str, str], environ: Mapping[str, str], *, grafana: bool = False
 ) -> dict[str, ServiceSpec]:
-    """The alert engine: API, Celery worker (evaluation + delivery) and beat (RedBeat lock)."""
+    """The alert engine: API, Celery workers (evaluation; delivery) and beat (RedBeat lock)."""
     env = {**otlp_env, **alerts_env(config, environ)}
     own_destinations = env["HERON_ALERTS_DESTINATIONS_FILE"] == str(destinations_file(config))
     logs = config.state_dir / "logs"
@@ -349,11 +365,19 @@ def alert_specs(
                 else None
             ),
         ),
+        # Evaluation and delivery in separate pools: a notification backlog never takes the processes
+        # that evaluate rules.
         "alert-worker": ServiceSpec(
             name="alert-worker",
-            argv=[*command, "worker"],
+            argv=[*command, "worker", "--role", "evaluate", "--concurrency", "2"],
             ready=log_contains(logs / "alert-worker.log", " ready."),
             env={**env, "OTEL_SERVICE_NAME": "heron-alert-worker"},
+        ),
+        "alert-sender": ServiceSpec(
+            name="alert-sender",
+            argv=[*command, "worker", "--role", "deliver", "--concurrency", "4"],
+            ready=log_contains(logs / "alert-sender.log", " ready."),
+            env={**env, "OTEL_SERVICE_NAME": "heron-alert-sender"},
         ),
         "alert-beat": ServiceSpec(
             name="alert-beat",

@@ -21,11 +21,26 @@ def worker(args: argparse.Namespace) -> int:
     worker_process_init.connect(lambda **_: _child_telemetry(), weak=False)
     worker_process_shutdown.connect(lambda **_: telemetry.flush(), weak=False)
     config = app.conf.heron_config
-    queues = args.queues or ",".join(sorted({config.eval_queue, config.notify_queue, *_group_queues(config)}))
-    app.worker_main(
-        ["worker", f"--loglevel={args.loglevel}", f"--concurrency={args.concurrency}", f"--queues={queues}"]
-    )
+    queues = args.queues or ",".join(role_queues(config, args.role))
+    argv = ["worker", f"--loglevel={args.loglevel}", f"--concurrency={args.concurrency}", f"--queues={queues}"]
+    if args.role != "all":
+        argv.append(f"--hostname={args.role}@%h")  # two pools on one host need two node names
+    app.worker_main(argv)
     return 0
+
+
+ROLES = ("all", "evaluate", "deliver")
+
+
+def role_queues(config: AlertsConfig, role: str) -> list[str]:
+    """The queues a worker of `role` consumes: evaluation and delivery run in separate pools.
+
+    A delivery waiting on a destination's rate limit holds its process; in its own pool it can never
+    take the processes that evaluate rules.
+    """
+    evaluation = {config.eval_queue, *_group_queues(config)}
+    chosen = {"evaluate": evaluation, "deliver": {config.notify_queue}}.get(role, {*evaluation, config.notify_queue})
+    return sorted(chosen)
 
 
 def _child_telemetry() -> None:
@@ -91,7 +106,13 @@ def notify_preview(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("worker", help="run a Celery worker (evaluations and/or deliveries)")
-    p.add_argument("--queues", default="", help="comma-separated queues (default: evaluation, notify and group queues)")
+    p.add_argument("--queues", default="", help="comma-separated queues (default: those of --role)")
+    p.add_argument(
+        "--role",
+        choices=ROLES,
+        default="all",
+        help="evaluate: rule groups only; deliver: notifications only; all: both (one small host)",
+    )
     p.add_argument("--concurrency", type=int, default=2)
     p.add_argument("--loglevel", default="INFO")
     p.set_defaults(func=worker)

@@ -22,7 +22,7 @@ class DeliveryPolicy:
     """
 
     max_age: float = 6 * 3600.0
-    lease: float = 60.0
+    lease: float = 25.0
     backoff_base: float = 2.0
     backoff_cap: float = 300.0
     #: Waits up to this long happen inside the worker (token bucket, Retry-After); longer ones re-queue.

@@ -17,6 +17,7 @@ from alert_worker.channels.config import resolve_destinations
 from alert_worker.channels.redact import install_log_redaction
 from alert_worker.config import AlertsConfig
 from alert_worker.delivery.outbox import RedisOutbox
+from alert_worker.delivery.policy import DeliveryPolicy, resolve_policy
 from alert_worker.delivery.service import DeliveryService
 from alert_worker.delivery.wiring import build_service
 from alert_worker.models import job_from_dict
@@ -32,8 +33,13 @@ def service() -> DeliveryService:
     """One delivery service per worker process, built on first use from the environment."""
     global _service  # noqa: PLW0603 - one service (HTTP pools, Redis client) per worker process
     if _service is None:
-        client = redis.Redis.from_url(app.conf.heron_config.redis_url)
-        _service = build_service(resolve_destinations(), client, enqueue=enqueue_delivery, health_gauge=True)
+        config: AlertsConfig = app.conf.heron_config
+        client = redis.Redis.from_url(config.redis_url)
+        # An inline wait must end well before the broker would hand the task to another worker.
+        policy = resolve_policy(max_inline_wait=min(DeliveryPolicy.max_inline_wait, config.visibility_timeout_s / 2))
+        _service = build_service(
+            resolve_destinations(), client, policy=policy, enqueue=enqueue_delivery, health_gauge=True
+        )
     return _service
 
 

@@ -35,7 +35,7 @@ RULE = "LoadlabCpuSpike"
 RULE_FILE = PROJECT_DIR / "prometheus" / "rules" / "heron-loadlab.rules.yml"
 TOKEN = "123456:TEST-token-abcdefghijklmnopqrstu"
 CHAT = "-100777"
-SERVICES = ["redis", "mailsink", "agent", "alert-api", "alert-worker", "alert-beat", "loadgen"]
+SERVICES = ["redis", "mailsink", "agent", "alert-api", "alert-worker", "alert-sender", "alert-beat", "loadgen"]
 # The shipped routing waits 30 s before a group's first message and 5 min between updates; the loop
 # keeps the shipped rules but shortens those timers so the resolved message follows within seconds.
 ROUTING = """

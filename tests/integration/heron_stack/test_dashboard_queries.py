@@ -33,7 +33,7 @@ pytestmark = pytest.mark.integration
 
 APP_SERVICE = "dash-proof-app"
 LOGS = "heron-logs"
-HERON_SERVICES = ["redis", "alert-api", "alert-worker", "alert-beat", "loadgen"]
+HERON_SERVICES = ["redis", "alert-api", "alert-worker", "alert-sender", "alert-beat", "loadgen"]
 
 SDK_APP = textwrap.dedent(
     """

@@ -52,7 +52,7 @@ def test_doctor_passes_the_infrastructure_and_the_canary_and_names_what_heron_up
     for name in INFRA:
         assert first[name]["status"] == "ok", first[name]
         assert first[name]["what"].startswith("ready at ")
-    for name in ("agent", "alert-api", "alert-worker", "alert-beat", "loadgen"):
+    for name in ("agent", "alert-api", "alert-worker", "alert-sender", "alert-beat", "loadgen"):
         assert first[name]["status"] == "fail"
         assert first[name]["what"].startswith("not running")
         assert f"heron up --only {name}" in first[name]["fix"]

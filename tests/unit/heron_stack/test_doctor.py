@@ -271,7 +271,7 @@ def healthy_world(tmp_path: Path, **collector_kw: int) -> tuple[World, FakeProme
     prom = FakePrometheus(world)
     coll = FakeCollector(world, prom, **collector_kw)
     world.running = {"redis", "prometheus", "victorialogs", "collector", "mailsink", "agent", "alert-api"}
-    world.running |= {"alert-worker", "alert-beat", "loadgen"}
+    world.running |= {"alert-worker", "alert-sender", "alert-beat", "loadgen"}
     world.listening = {p for name, p in PORTS.items() if name != "grafana"}
     world.http = {
         PORTS["prometheus"]: prom,

@@ -95,7 +95,7 @@ def test_discord_error_classes(script, answer, error, retry_after, broken) -> No
 
 def test_webhook_sends_alertmanager_payload(script) -> None:
     s = script((200, {"status": "ok"}))
-    job = make_job(alerts=(make_alert(), make_alert(labels={"instance": "web-2"})))
+    job = make_job(alerts=(make_alert(), make_alert(labels={"instance": "web-2"})), group_key="group-1")
     WebhookChannel("http://recv.local/hook", receiver="ops", bearer_token="tkn-123456", transport=s.transport).send(
         job, SendContext()
     )

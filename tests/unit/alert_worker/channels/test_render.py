@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 
 from alert_worker.channels.render import Links, job_context, preview, render, silence_link
-from alert_worker.models import Alert
 from alert_worker.channels.smtp import build_message
+from alert_worker.models import Alert
 from tests.fixtures.standins.jobs import T0, make_alert, make_job
 from tests.fixtures.standins.telegram import parse_entities
 

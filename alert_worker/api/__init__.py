@@ -64,6 +64,7 @@ def create_app(config: AlertsConfig | None = None, context: ApiContext | None = 
         )
     app = Flask(__name__)
     app.config["HERON"] = ctx
+    app.config["HERON_TOKEN_REQUIRED"] = bool(token)
     app.json.sort_keys = False  # type: ignore[attr-defined]  # DefaultJSONProvider has it
 
     guard = Guard("alert API", cfg.api_host, cfg.api_allowed_hosts, ev.HERON_ALERTS_API_ALLOWED_HOSTS)
@@ -82,7 +83,12 @@ def create_app(config: AlertsConfig | None = None, context: ApiContext | None = 
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Any:
-        return jsonify(error=exc.description or exc.name), exc.code or 400
+        response = jsonify(error=exc.description or exc.name)
+        response.status_code = exc.code or 400
+        allow = dict(exc.get_headers()).get("Allow")
+        if allow:  # a 405 says which methods the path takes
+            response.headers["Allow"] = allow
+        return response
 
     @app.errorhandler(StateError)
     def _state_error(exc: StateError) -> Any:

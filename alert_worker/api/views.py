@@ -155,10 +155,12 @@ def active() -> Any:
     return jsonify(alerts=out)
 
 
-def _arg_number(name: str, default: float | None, low: float, high: float) -> float | None:
+def _arg_number(name: str, default: float | None, low: float, high: float, *, whole: bool = False) -> float | None:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
+    if whole and not raw.isdigit():
+        raise RuleInputError(name, f"invalid value {raw!r}; expected a whole number")
     try:
         value = float(raw)
     except ValueError:
@@ -177,8 +179,8 @@ def history() -> Any:
     try:
         start = _arg_number("start", None, 0.0, 1e11)
         end = _arg_number("end", None, 0.0, 1e11)
-        limit = int(_arg_number("limit", 100, 1, 1000) or 100)
-        offset = int(_arg_number("offset", 0, 0, 1e7) or 0)
+        limit = int(_arg_number("limit", 100, 1, 1000, whole=True) or 100)
+        offset = int(_arg_number("offset", 0, 0, 1e7, whole=True) or 0)
     except RuleInputError as exc:
         return _bad(exc.field, str(exc).split(": ", 1)[-1])
     query = HistoryQuery(request.args.get("rule"), request.args.get("host"), kind, start, end, limit, offset)
@@ -192,22 +194,41 @@ def list_silences() -> Any:
     return jsonify(silences=[{**s.to_dict(), "state": s.state(now)} for s in _ctx().store.list_silences()])
 
 
+def _silence_shape(body: dict[str, Any]) -> tuple[str, str] | None:
+    """The field and the problem when the body's fields have the wrong types or combine wrongly."""
+    if "duration" in body and "ends_at" in body:
+        return "duration", "give either duration or ends_at, not both"
+    for field in ("starts_at", "ends_at"):
+        value = body.get(field, 0)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            return field, f"expected UNIX seconds as a number, got {value!r}"
+    for field in ("duration", "comment", "created_by"):
+        if field in body and not isinstance(body[field], str):
+            return field, f"expected a string, got {body[field]!r}"
+    matchers = body.get("matchers", [])
+    if not isinstance(matchers, list) or not all(isinstance(m, str) for m in matchers):
+        return "matchers", 'expected a list of strings such as ["host_name=\\"web-1\\""]'
+    return None
+
+
 def _silence_body(existing: Silence | None) -> Silence | Any:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         return _bad("body", "expected a JSON object with matchers, ends_at (or duration) and comment")
+    problem = _silence_shape(body)
+    if problem is not None:
+        return _bad(*problem)
     now = _ctx().clock()
+    starts = float(body.get("starts_at", existing.starts_at if existing else now))
     try:
-        starts = float(body.get("starts_at", existing.starts_at if existing else now))
-        if "duration" in body:
-            ends = starts + parse_duration(str(body["duration"]))
-        else:
-            ends = float(body.get("ends_at", existing.ends_at if existing else 0.0))
-    except (TypeError, ValueError) as exc:
-        return _bad("ends_at", f"starts_at/ends_at must be UNIX seconds and duration like 2h: {exc}")
+        ends = (
+            starts + parse_duration(body["duration"])
+            if "duration" in body
+            else float(body.get("ends_at", existing.ends_at if existing else 0.0))
+        )
+    except ValueError as exc:
+        return _bad("duration", f"expected a duration such as 2h: {exc}")
     matchers = body.get("matchers", [str(m) for m in existing.matchers] if existing else [])
-    if not isinstance(matchers, list):
-        return _bad("matchers", 'expected a list such as ["host_name=\\"web-1\\""]')
     author = str(body.get("created_by", existing.created_by if existing else g.actor))
     comment = str(body.get("comment", existing.comment if existing else ""))
     try:

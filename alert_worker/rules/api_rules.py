@@ -33,6 +33,13 @@ def normalize_rule(body: Any) -> dict[str, Any]:
     unknown = sorted(set(body) - _FIELDS - {"author"})
     if unknown:
         raise RuleInputError(unknown[0], f"unknown field; allowed: {', '.join(sorted(_FIELDS))}")
+    for key in ("alert", "expr", "condition", "for", "keep_firing_for"):
+        if key in body and not isinstance(body[key], str):
+            raise RuleInputError(key, f"expected a string, got {body[key]!r}")
+    for key in ("labels", "annotations"):
+        value = body.get(key, {})
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise RuleInputError(key, "expected an object of names to strings")
     rule = {k: body[k] for k in ("alert", "expr", "for", "keep_firing_for", "labels", "annotations") if k in body}
     if "condition" in body:
         if "expr" in body:

@@ -3,7 +3,7 @@
 60 alerts fire at once into a Telegram stand-in that accepts one message per second (429 with
 retry_after otherwise). Half of them are over after 20 s, while most of their firing notices still wait.
 Meanwhile a second rule group flaps every second. Everything runs as `heron up` runs it: the real
-Prometheus of the test stack, Redis, beat, an evaluation pool and a separate delivery pool.
+Prometheus scraping the storm's series, Redis, beat, an evaluation pool and a separate delivery pool.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from tests.fixtures.stack import StackHandle, clean_env
 from tests.fixtures.standins import TelegramStandIn
 from tests.helpers import wait_for
 from tests.integration.alert_worker.delivery.conftest import write_destinations
+from tests.integration.alert_worker.support import MetricsTarget, PrivatePrometheus
 
 pytestmark = pytest.mark.integration
 
@@ -37,31 +38,21 @@ GONE_AFTER_S = 20
 FLAP_INTERVAL_S = 1
 
 
-def _series(names: list[str], value: str) -> str:
-    return " or ".join(f'label_replace({value}, "storm_id", "{n}", "", "")' for n in names)
-
-
-def _rules(uid: str, gone_at: float) -> str:
+def _rules(uid: str) -> str:
     return f"""
 groups:
-  - name: storm-stay-{uid}
+  - name: storm-{uid}
     interval: 2s
     rules:
-      - alert: StormStay
-        expr: '{_series(STAY, "vector(1)")}'
-        annotations: {{summary: "storm {{{{ $labels.storm_id }}}}", heron_no_data: resolve}}
-  - name: storm-gone-{uid}
-    interval: 2s
-    rules:
-      - alert: StormGone
-        expr: '{_series(GONE, f"(vector(time()) < {gone_at:.0f})")}'
+      - alert: Storm
+        expr: storm_level > 0
         annotations: {{summary: "storm {{{{ $labels.storm_id }}}}", heron_no_data: resolve}}
   - name: flap-{uid}
     interval: {FLAP_INTERVAL_S}s
     rules:
       - alert: Flapping
         expr: 'label_replace(vector(time()) % 4 < 2, "storm_id", "flap", "", "")'
-        annotations: {{summary: "flap", heron_no_data: resolve}}
+        annotations: {{summary: "flap", heron_no_data: resolve, heron_channels: console}}
 """
 
 
@@ -96,14 +87,18 @@ def test_a_notification_storm_starves_no_evaluation_and_every_chat_ends_true(
     stack: StackHandle, tmp_path: Path
 ) -> None:
     uid = uuid.uuid4().hex[:8]
-    gone_at = time.time() + GONE_AFTER_S
     rules = tmp_path / "storm.rules.yml"
-    rules.write_text(_rules(uid, gone_at))
+    rules.write_text(_rules(uid))
     routing = tmp_path / "routing.yaml"
     routing.write_text(
-        "route:\n  group_by: [alertname, storm_id]\n  group_wait: 0s\n  group_interval: 0s\n"
-        "  cooldown: 0s\n  repeat_interval: 4h\n  send_resolved: true\n"
+        'route:\n  receivers: ["tg"]\n  group_by: [alertname, storm_id]\n  group_wait: 0s\n'
+        "  group_interval: 0s\n  cooldown: 0s\n  repeat_interval: 4h\n  send_resolved: true\n"
     )
+    target = MetricsTarget()
+    for storm_id in STAY + GONE:
+        target.set(f'storm_level{{storm_id="{storm_id}"}}', 1)
+    (tmp_path / "no-rules.yml").write_text("groups: []\n")
+    prometheus = PrivatePrometheus(tmp_path, tmp_path / "no-rules.yml", target.port, "1s")
     redis_url = stack.redis_url.rsplit("/", 1)[0] + "/11"
     client = redis.Redis.from_url(redis_url)
     client.flushdb()
@@ -122,7 +117,7 @@ def test_a_notification_storm_starves_no_evaluation_and_every_chat_ends_true(
         )
         env = clean_env(
             {
-                "HERON_ALERTS_PROMETHEUS_URL": stack.prometheus_url,
+                "HERON_ALERTS_PROMETHEUS_URL": prometheus.url,
                 "HERON_ALERTS_REDIS_URL": redis_url,
                 "HERON_ALERTS_RULE_FILES": str(rules),
                 "HERON_ALERTS_ROUTING_FILE": str(routing),
@@ -142,8 +137,12 @@ def test_a_notification_storm_starves_no_evaluation_and_every_chat_ends_true(
         try:
             wait_for(lambda: telegram.accepted, timeout=90, what="the first storm message")
             window_start = time.time()
+            gone_at = window_start + GONE_AFTER_S
             # While the backlog drains at 1 message/s, watch the flapping group's evaluations.
             while time.time() - window_start < 45:
+                if time.time() >= gone_at:  # half the storm is over while its firing notices still wait
+                    for storm_id in GONE:
+                        target.set(f'storm_level{{storm_id="{storm_id}"}}', 0)
                 raw = client.get(slot_key)
                 if raw is not None:
                     slots.add(float(raw))
@@ -162,6 +161,8 @@ def test_a_notification_storm_starves_no_evaluation_and_every_chat_ends_true(
                 _stop(proc)
             client.flushdb()
             client.close()
+            prometheus.close()
+            target.close()
         texts = [m.text for m in telegram.accepted]
 
     in_window = [s for s in slots if window_start + 1 <= s <= window_end - 1]

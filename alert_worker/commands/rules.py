@@ -14,7 +14,7 @@ import yaml
 
 from alert_worker.config import resolve_config
 from alert_worker.exceptions import RuleFileError, ShorthandError, SourceError
-from alert_worker.rules.backtest import backtest
+from alert_worker.rules.backtest import align, backtest
 from alert_worker.rules.durations import parse_duration
 from alert_worker.rules.loader import load_rule_files
 from alert_worker.rules.shorthand import compile_shorthand
@@ -78,13 +78,13 @@ def backtest_cmd(args: argparse.Namespace) -> int:
     source = PrometheusSource(config.prometheus_url, timeout=60)
     for group, rule in matches:
         step = parse_duration(args.step) if args.step else group.interval_s
-        start = end - since
+        start, stop = align(end - since, end, step)
         try:
-            matrix = source.query_range(rule.expr, start, end, step)
+            matrix = source.query_range(rule.expr, start, stop, step)
         except SourceError as exc:
             print(f"rules backtest: {exc}", file=sys.stderr)
             return 1
-        episodes = backtest(rule, matrix, start, end, step)
+        episodes = backtest(rule, matrix, start, stop, step)
         print(f"{rule.name} ({rule.source}, for {rule.for_s:g}s, step {step:g}s): {len(episodes)} episode(s)")
         for ep in episodes:
             labels = ",".join(f"{k}={v}" for k, v in sorted(ep.labels.items()) if k != "alertname")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -21,14 +22,26 @@ class Episode:
     resolved_at: float | None
 
 
-def samples_at(matrix: Matrix, ts: float) -> list[Sample]:
-    out = []
+def _ms(ts: float) -> int:
+    return round(ts * 1000)
+
+
+def samples_by_time(matrix: Matrix) -> dict[int, list[Sample]]:
+    """The matrix as evaluation instants (ms) -> the samples at that instant.
+
+    Prometheus answers a range query at `start + k * step`, with the times rounded to milliseconds:
+    matching on the rounded time (not float equality with a recomputed instant) finds every sample.
+    """
+    out: dict[int, list[Sample]] = {}
     for labels, values in matrix:
         for t, v in values:
-            if abs(t - ts) < 1e-6:
-                out.append(Sample(labels, v))
-                break
+            out.setdefault(_ms(t), []).append(Sample(labels, v))
     return out
+
+
+def align(start: float, end: float, step: float) -> tuple[float, float]:
+    """The range on the evaluation grid (multiples of `step`, as the engine's slots are)."""
+    return math.ceil(start / step) * step, math.floor(end / step) * step
 
 
 def backtest(rule: AlertRule, matrix: Matrix, start: float, end: float, step: float) -> list[Episode]:
@@ -37,9 +50,10 @@ def backtest(rule: AlertRule, matrix: Matrix, start: float, end: float, step: fl
     state = RuleState()
     open_: dict[str, tuple[dict[str, str], float]] = {}
     done: list[Episode] = []
-    ts = start
-    while ts <= end + 1e-6:
-        matched = match_results(rule, samples_at(matrix, ts), settings)
+    by_time = samples_by_time(matrix)
+    for k in range(round((end - start) / step) + 1):
+        ts = start + k * step
+        matched = match_results(rule, by_time.get(_ms(ts), []), settings)
         result = evaluate(rule, state, ts, matched, {}, settings)
         state = result.state
         for t in result.transitions:
@@ -48,6 +62,5 @@ def backtest(rule: AlertRule, matrix: Matrix, start: float, end: float, step: fl
             elif t.from_state == "firing" and t.fingerprint in open_:
                 labels, fired = open_.pop(t.fingerprint)
                 done.append(Episode(labels, fired, t.at))
-        ts += step
     done.extend(Episode(labels, fired, None) for labels, fired in open_.values())
     return sorted(done, key=lambda e: e.fired_at)

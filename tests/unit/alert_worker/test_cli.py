@@ -7,7 +7,7 @@ import pytest
 from alert_worker.cli import main
 from alert_worker.config import resolve_config
 from alert_worker.exceptions import ConfigError
-from alert_worker.rules.backtest import backtest
+from alert_worker.rules.backtest import align, backtest
 from alert_worker.rules.model import AlertRule
 
 PACK = Path(__file__).resolve().parents[3] / "prometheus" / "rules"
@@ -64,6 +64,18 @@ def test_backtest_finds_when_a_rule_would_have_fired_and_resolved():
     matrix = [({"host_name": "a"}, [(float(t), 0.95) for t in range(60, 301, 60)])]
     (episode,) = backtest(rule, matrix, 0.0, 600.0, 60.0)
     assert (episode.fired_at, episode.resolved_at) == (180.0, 360.0)
+
+
+def test_backtest_matches_the_times_prometheus_answers_with_for_a_start_off_the_grid():
+    """Prometheus answers a range query at start + k*step rounded to ms; a float start used to match none."""
+    rule = AlertRule("HighCpu", "cpu > 0.9", "g", for_s=120)
+    start = 1796353960.6571234
+    above = [round(start + k * 60, 3) for k in range(1, 6)]
+    matrix = [({"host_name": "a"}, [(t, 0.95) for t in above])]
+    (episode,) = backtest(rule, matrix, start, start + 600, 60.0)
+    assert episode.fired_at == pytest.approx(start + 180)
+    assert episode.resolved_at == pytest.approx(start + 360)
+    assert align(start, start + 600, 60.0) == (1796353980.0, 1796354520.0)
 
 
 @pytest.mark.parametrize(

@@ -157,7 +157,7 @@ def active() -> Any:
 
 def _arg_number(name: str, default: float | None, low: float, high: float, *, whole: bool = False) -> float | None:
     raw = request.args.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     if whole and not raw.isdigit():
         raise RuleInputError(name, f"invalid value {raw!r}; expected a whole number")

@@ -113,7 +113,7 @@ ALLOW = ("http://api.test:8000", "https://api.test")
 @example(prefix="http://evil.test", rest="\\@api.test:8000/")
 @example(prefix="http://api.test:8000", rest="\\@evil.test/")
 @example(prefix="http://api.test:8000", rest="@evil.test/")
-@settings(max_examples=600, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@settings(max_examples=600, deadline=None, suppress_health_check=list(HealthCheck), database=None, derandomize=True)
 def test_a_target_is_refused_or_reached_at_the_checked_host(prefix: str, rest: str) -> None:
     raw = prefix + rest
     try:

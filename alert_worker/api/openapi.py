@@ -99,16 +99,38 @@ _SCHEMAS: dict[str, Any] = {
     },
 }
 
+# Links tell clients (and schemathesis' stateful runs) how the answer of one call feeds the next.
+_SILENCE_ID = {"parameters": {"silence_id": "$response.body#/id"}}
+_SILENCE_CREATED = _op("Create a silence", "201", "Silence")
+_SILENCE_CREATED["responses"]["201"]["links"] = {
+    "GetSilence": {"operationId": "getSilence", **_SILENCE_ID},
+    "ChangeSilence": {"operationId": "changeSilence", **_SILENCE_ID},
+    "ExpireSilence": {"operationId": "expireSilence", **_SILENCE_ID},
+}
+_RULE_NAME = {"parameters": {"name": "$response.body#/alert"}}
+_RULE_CREATED = _op("Create an API rule", "201", "Rule", errors=("409",))
+_RULE_CREATED["responses"]["201"]["links"] = {
+    "GetRule": {"operationId": "getRule", **_RULE_NAME},
+    "ReplaceRule": {"operationId": "replaceRule", **_RULE_NAME},
+    "DeleteRule": {"operationId": "deleteRule", **_RULE_NAME},
+}
+
 _PATHS: dict[str, Any] = {
     "/api/health": {"get": _op("Liveness for process supervisors")},
     "/api/alerts/rules": {
         "get": _op("File rules (read-only) and API rules"),
-        "post": _op("Create an API rule", "201", "Rule", errors=("409",)),
+        "post": _RULE_CREATED,
     },
     "/api/alerts/rules/{name}": {
-        "get": _op("One rule", params=_PATH_NAME, errors=("404",)),
-        "put": _op("Replace an API rule", body="Rule", params=_PATH_NAME, errors=("404", "409")),
-        "delete": _op("Delete an API rule", "204", params=_PATH_NAME, errors=("404", "409")),
+        "get": {**_op("One rule", params=_PATH_NAME, errors=("404",)), "operationId": "getRule"},
+        "put": {
+            **_op("Replace an API rule", body="Rule", params=_PATH_NAME, errors=("404", "409")),
+            "operationId": "replaceRule",
+        },
+        "delete": {
+            **_op("Delete an API rule", "204", params=_PATH_NAME, errors=("404", "409")),
+            "operationId": "deleteRule",
+        },
     },
     "/api/alerts/active": {"get": _op("Pending and firing alerts")},
     "/api/alerts/history": {
@@ -126,11 +148,17 @@ _PATHS: dict[str, Any] = {
             errors=("400",),
         )
     },
-    "/api/silences": {"get": _op("All silences"), "post": _op("Create a silence", "201", "Silence")},
+    "/api/silences": {"get": _op("All silences"), "post": _SILENCE_CREATED},
     "/api/silences/{silence_id}": {
-        "get": _op("One silence", params=_PATH_ID, errors=("404",)),
-        "put": _op("Change a silence", body="Silence", params=_PATH_ID, errors=("404",)),
-        "delete": _op("Expire a silence now", "204", params=_PATH_ID, errors=("404",)),
+        "get": {**_op("One silence", params=_PATH_ID, errors=("404",)), "operationId": "getSilence"},
+        "put": {
+            **_op("Change a silence", body="Silence", params=_PATH_ID, errors=("404",)),
+            "operationId": "changeSilence",
+        },
+        "delete": {
+            **_op("Expire a silence now", "204", params=_PATH_ID, errors=("404",)),
+            "operationId": "expireSilence",
+        },
     },
 }
 

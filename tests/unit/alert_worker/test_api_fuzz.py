@@ -41,3 +41,15 @@ def test_the_token_is_declared_only_where_the_server_requires_one() -> None:
     spec = locked.test_client().get("/api/openapi.json").get_json()
     assert spec["security"] == [{"bearer": []}]
     assert all("401" in op["responses"] for ops in spec["paths"].values() for op in ops.values())
+
+
+# Stateful: create a silence or rule, then follow the document's links to read, change and delete it.
+class AlertApiStates(schema.as_state_machine()):
+    def validate_response(self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any) -> None:
+        case.validate_response(response, excluded_checks=[positive_data_acceptance], transport_kwargs=kwargs)
+
+
+class TestStatefulAlertApi(AlertApiStates.TestCase):
+    settings = settings(
+        max_examples=20, deadline=None, suppress_health_check=list(HealthCheck), database=None, derandomize=True
+    )

@@ -140,8 +140,10 @@ def build() -> dashboard.Dashboard:
         .with_panel(
             log_panel(
                 "Recent transitions and notifications",
-                "The alert worker's log: transitions, notifications, delivery failures.",
-                '{service.name=~"heron-alert-(worker|beat)"} _msg:~"(?i)firing|resolved|pending|notif|deliver|sent"',
+                "The alert engine's logs (evaluation and delivery pools, beat): transitions, notifications, "
+                "delivery failures.",
+                '{service.name=~"heron-alert-(worker|sender|beat)"} '
+                '_msg:~"(?i)firing|resolved|pending|notif|deliver|sent"',
             )
         )
     )

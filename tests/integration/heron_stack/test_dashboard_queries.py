@@ -247,7 +247,7 @@ def test_app_log_panel_shows_only_the_selected_service(stack: StackHandle, live:
 
 def test_alert_history_panel_shows_the_transition_of_the_fired_rule(stack: StackHandle, live: dict[str, str]) -> None:
     rows = _log_lines(stack, live, "Recent transitions and notifications", "LoadlabCpuSpike")
-    assert {r["service.name"] for r in rows} <= {"heron-alert-worker", "heron-alert-beat"}
+    assert {r["service.name"] for r in rows} <= {"heron-alert-worker", "heron-alert-sender", "heron-alert-beat"}
 
 
 @pytest.mark.parametrize(

@@ -78,7 +78,7 @@ def run(
     try:
         start = str(int(now() - args.since))
         found = logsql.query(client, base, args.query, start=start, limit=args.limit)
-        _print_all(sorted(found, key=lambda e: e.get("_time", "")), emit)
+        _print_all(sorted(found, key=_entry_time), emit)
         if not found and not args.follow:
             print(f"no log entries match {args.query!r} in the last {_since_text(args.since)}", file=sys.stderr)
         if args.follow:
@@ -92,6 +92,13 @@ def run(
     except KeyboardInterrupt:
         return 0
     return 0
+
+
+def _entry_time(entry: Mapping[str, str]) -> float:
+    try:
+        return logsql.parse_time(entry["_time"]).timestamp()
+    except (KeyError, ValueError):
+        return 0.0
 
 
 def _emitter(out: TextIO, *, as_json: bool) -> Callable[[Mapping[str, str]], None]:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from heron_stack.exceptions import NotReady, PortInUse
+from heron_stack.supervise import start_line
 
 ReadyCheck = Callable[[], str | None]
 """Returns None when the service is ready, otherwise a short description of what is still missing."""
@@ -145,6 +146,11 @@ class Runner:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         if spec.prepare is not None:
             spec.prepare()
+        # A fresh count, and this run's start line written before anything can be read: a previous run's
+        # restarts or "ready" line never count for this one.
+        self._restarts_file(spec.name).write_text("0", encoding="utf-8")
+        with self.log_path(spec.name).open("a", encoding="utf-8") as marker:
+            marker.write(start_line(spec.name) + "\n")
         log = self.log_path(spec.name).open("ab")
         # Under the supervisor, a service that dies is started again (with backoff) until `heron down`.
         argv = [sys.executable, "-m", "heron_stack.supervise", spec.name, str(self._restarts_file(spec.name))]

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 if TYPE_CHECKING:
     from flask import Flask, Response
 
+WILDCARDS = frozenset({"0.0.0.0", "::"})  # noqa: S104 - names refused, not bound
 CHANGING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 LOOPBACK_NAMES = frozenset({"localhost"})
 ALLOWED_FETCH_SITES = frozenset({"same-origin", "none"})
@@ -107,7 +108,8 @@ class Guard:
 
     def host_allowed(self, host: str) -> bool:
         bound = normalise_host(self.bind_host)
-        return _is_loopback(host) or host == bound or host in self.extra_hosts
+        named = bound is not None and bound not in WILDCARDS  # 0.0.0.0 is no name of this service
+        return _is_loopback(host) or (named and host == bound) or host in self.extra_hosts
 
     def check(self, method: str, headers: Mapping[str, str]) -> Refusal | None:
         host_header = headers.get("Host", "")

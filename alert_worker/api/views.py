@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from typing import Any
 
@@ -200,7 +201,7 @@ def _silence_shape(body: dict[str, Any]) -> tuple[str, str] | None:
         return "duration", "give either duration or ends_at, not both"
     for field in ("starts_at", "ends_at"):
         value = body.get(field, 0)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
             return field, f"expected UNIX seconds as a number, got {value!r}"
     for field in ("duration", "comment", "created_by"):
         if field in body and not isinstance(body[field], str):

@@ -112,3 +112,9 @@ def test_host_forms_are_canonical() -> None:
     assert normalise_host("EXAMPLE.com.") == "example.com"
     assert split_host_header("[::1]:80") == ("::1", 80)
     assert split_host_header("a:b:c") is None
+
+
+def test_a_wildcard_bind_address_is_no_name_of_the_service() -> None:
+    container = Guard("load lab", "0.0.0.0")
+    assert container.check("GET", {"Host": "0.0.0.0:8080"}) is not None
+    assert container.check("GET", {"Host": "localhost:8080"}) is None

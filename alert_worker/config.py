@@ -18,6 +18,7 @@ from heron_stack.webguard import parse_allowed_hosts
 
 _ENV: dict[str, str] = {
     "prometheus_url": ev.HERON_ALERTS_PROMETHEUS_URL,
+    "victorialogs_url": ev.HERON_ALERTS_VICTORIALOGS_URL,
     "redis_url": ev.HERON_ALERTS_REDIS_URL,
     "broker_url": ev.HERON_ALERTS_BROKER_URL,
     "rule_files": ev.HERON_ALERTS_RULE_FILES,
@@ -37,6 +38,8 @@ _ENV: dict[str, str] = {
     "api_allowed_hosts": ev.HERON_ALERTS_API_ALLOWED_HOSTS,
 }
 DEFAULT_RULE_GLOB = "prometheus/rules/*.rules.yml"
+# LogsQL rule files sit one level down: Prometheus loads prometheus/rules/*.yml and would refuse them.
+DEFAULT_LOG_RULE_GLOB = "prometheus/rules/logs/*.rules.yml"
 DEFAULT_ROUTING_FILE = "prometheus/rules/heron.routing.yaml"
 
 
@@ -50,9 +53,10 @@ class AlertsConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     prometheus_url: str = "http://127.0.0.1:9090"
+    victorialogs_url: str = "http://127.0.0.1:9428"
     redis_url: str = "redis://127.0.0.1:6379/0"
     broker_url: str = ""
-    rule_files: tuple[str, ...] = (DEFAULT_RULE_GLOB,)
+    rule_files: tuple[str, ...] = (DEFAULT_RULE_GLOB, DEFAULT_LOG_RULE_GLOB)
     routing_file: str = ""
     external_labels: Mapping[str, str] = {}
     eval_queue: str = "alerts"
@@ -98,7 +102,7 @@ class AlertsConfig(BaseModel):
             raise ValueError("must be at least 10s (a duration such as 5m); tasks run longer than that are retried")
         return value
 
-    @field_validator("prometheus_url", "redis_url")
+    @field_validator("prometheus_url", "victorialogs_url", "redis_url")
     @classmethod
     def _url(cls, value: str) -> str:
         if "://" not in value:

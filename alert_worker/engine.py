@@ -40,6 +40,12 @@ class Source(Protocol):
     def series_present(self, labels: Mapping[str, str], at: float) -> bool: ...
 
 
+class LogsSource(Protocol):
+    """Where `type: vlogs` groups are evaluated: LogsQL stats over the lines of a window ending at `at`."""
+
+    def query(self, expr: str, at: float, window_s: float) -> list[Sample]: ...
+
+
 @dataclass(frozen=True)
 class Engine:
     """The adapters and settings an evaluation needs."""
@@ -50,6 +56,8 @@ class Engine:
     settings: EvalSettings = field(default_factory=EvalSettings)
     enqueue: Callable[[NotificationJob], None] = lambda job: None
     generator_base: str = ""
+    logs: LogsSource | None = None
+    logs_base: str = ""
 
 
 @dataclass(frozen=True)
@@ -96,10 +104,19 @@ class _GroupRun:
         self.states[key], self.rules[key] = result.state, rule
         self.transitions.extend(result.transitions)
 
+    def _query(self, rule: AlertRule) -> list[Sample]:
+        if self.group.type != "vlogs":
+            return self.e.source.query(rule.expr, self.at)
+        if self.e.logs is None:
+            raise SourceError(
+                "no log store configured for `type: vlogs` rules (HERON_ALERTS_VICTORIALOGS_URL)", transient=False
+            )
+        return self.e.logs.query(rule.expr, self.at, self.group.interval_s)
+
     def rule(self, rule: AlertRule) -> None:
         prev = self.snap.rules.get(rule.key, RuleState())
         try:
-            matched = match_results(rule, self.e.source.query(rule.expr, self.at), self.e.settings)
+            matched = match_results(rule, self._query(rule), self.e.settings)
             present = {a.fingerprint: self._present(rule, a) for a in vanished_firing(prev, matched)}
         except SourceError as exc:
             self._failed(rule, prev, str(exc), transient=exc.transient)
@@ -110,8 +127,8 @@ class _GroupRun:
         self.step(rule.key, rule, matched, present)
 
     def _present(self, rule: AlertRule, alert: AlertInstance) -> bool:
-        if rule.no_data != "alert":
-            return True
+        if rule.no_data != "alert" or self.group.type == "vlogs":
+            return True  # no matching log lines is the condition ending, not a target going silent
         try:
             return self.e.source.series_present(_identity(rule, alert), self.at)
         except SourceError:
@@ -126,7 +143,11 @@ class _GroupRun:
             self.failures[fp] = m
 
     def meta_rules(self) -> None:
-        unreachable = meta.unreachable(self.group.name, self.unreachable_error) if self.unreachable_error else {}
+        logs = self.group.type == "vlogs"
+        unreachable_name = meta.LOGS_UNREACHABLE if logs else meta.UNREACHABLE
+        unreachable = (
+            meta.unreachable(self.group.name, self.unreachable_error, logs=logs) if self.unreachable_error else {}
+        )
         nodata: dict[str, Matched] = {}
         flapping: dict[str, Matched] = {}
         for state in list(self.states.values()):
@@ -136,7 +157,7 @@ class _GroupRun:
                 if a.flapping:
                     flapping.update([meta.derived(meta.FLAPPING, a)])
         for name, matched in (
-            (meta.UNREACHABLE, unreachable),
+            (unreachable_name, unreachable),
             (meta.RULE_FAILED, self.failures),
             (meta.NO_DATA, nodata),
             (meta.FLAPPING, flapping),
@@ -152,13 +173,19 @@ class _GroupRun:
                     out.append(Candidate(self._alert(rule, a), rule.channels, rule.cooldown_s, rule.repeat_interval_s))
         return out
 
+    def _generator_url(self, rule: AlertRule) -> str:
+        """Where the expression can be run by hand: Prometheus' graph page, or VictoriaLogs' UI."""
+        if self.group.type == "vlogs":
+            return f"{self.e.logs_base}/select/vmui/#/?query={quote(rule.expr)}" if self.e.logs_base else ""
+        return f"{self.e.generator_base}/graph?g0.expr={quote(rule.expr)}&g0.tab=1" if self.e.generator_base else ""
+
     def _alert(self, rule: AlertRule, a: AlertInstance) -> Alert:
         annotations = dict(a.annotations)
         if a.no_data:
             annotations["heron_no_data"] = "true"
         if a.flapping:
             annotations["heron_flapping"] = "true"
-        url = f"{self.e.generator_base}/graph?g0.expr={quote(rule.expr)}&g0.tab=1" if self.e.generator_base else ""
+        url = self._generator_url(rule)
         return Alert(
             rule=rule.name,
             labels=dict(a.labels),

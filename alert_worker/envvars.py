@@ -15,6 +15,10 @@ HERON_ALERTS_CONFIG = "HERON_ALERTS_CONFIG"
 HERON_ALERTS_PROMETHEUS_URL = "HERON_ALERTS_PROMETHEUS_URL"
 """Prometheus base URL the rules are evaluated against (default http://127.0.0.1:9090)."""
 
+HERON_ALERTS_VICTORIALOGS_URL = "HERON_ALERTS_VICTORIALOGS_URL"
+"""VictoriaLogs base URL that `type: vlogs` (LogsQL) rule groups are evaluated against and checked by
+(default http://127.0.0.1:9428)."""
+
 HERON_ALERTS_REDIS_URL = "HERON_ALERTS_REDIS_URL"
 """Redis URL for alert state (default redis://127.0.0.1:6379/0)."""
 
@@ -22,7 +26,8 @@ HERON_ALERTS_BROKER_URL = "HERON_ALERTS_BROKER_URL"
 """Celery broker URL (default: the Redis URL)."""
 
 HERON_ALERTS_RULE_FILES = "HERON_ALERTS_RULE_FILES"
-"""Comma-separated rule file paths or globs (default prometheus/rules/*.rules.yml)."""
+"""Comma-separated rule file paths or globs (default prometheus/rules/*.rules.yml and
+prometheus/rules/logs/*.rules.yml, the LogsQL rules Prometheus does not load)."""
 
 HERON_ALERTS_ROUTING_FILE = "HERON_ALERTS_ROUTING_FILE"
 """Routing file (default prometheus/rules/heron.routing.yaml when it exists)."""

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from alert_worker.config import AlertsConfig
 from alert_worker.engine import Engine, Source
-from alert_worker.exceptions import RuleFileError
+from alert_worker.exceptions import RuleFileError, SourceError
 from alert_worker.models import NotificationJob
 from alert_worker.notify.routing import RoutingConfig, expand_receivers, load_routing
 from alert_worker.rules.api_rules import API_GROUP, api_group
@@ -19,6 +19,7 @@ from alert_worker.rules.evaluator import EvalSettings
 from alert_worker.rules.loader import load_rule_files
 from alert_worker.rules.model import RuleGroup
 from alert_worker.sources.prometheus import PrometheusSource
+from alert_worker.sources.victorialogs import VictoriaLogsSource
 from alert_worker.state.base import StateStore
 from alert_worker.state.redis_store import RedisStore
 
@@ -33,6 +34,23 @@ def _mtimes(paths: list[Path]) -> tuple[tuple[str, float], ...]:
         except OSError:
             out.append((str(p), -1.0))
     return tuple(out)
+
+
+def store_checked(logs: VictoriaLogsSource) -> Callable[[str], str | None]:
+    """A LogsQL check by the store's parser that lets rules load while the store is down.
+
+    An expression the store cannot judge now is evaluated anyway; if it is bad, its evaluations fail
+    with the store's message (the rule shows an error, its alerts are held), never a false resolve.
+    """
+
+    def check(expr: str) -> str | None:
+        try:
+            return logs.check(expr)
+        except SourceError as exc:
+            log.warning("cannot check a LogsQL rule now (%s); it is checked when evaluated", exc)
+            return None
+
+    return check
 
 
 def _configured_destinations() -> list[str]:
@@ -52,6 +70,7 @@ class Runtime:
     _stamp: tuple[tuple[str, float], ...] = ()
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _engine: Engine | None = None
+    _logs: VictoriaLogsSource | None = None
     #: Names the routing receiver `*` stands for; by default the destinations the delivery side configures.
     destination_names: Callable[[], Sequence[str]] = field(default=_configured_destinations)
 
@@ -66,8 +85,10 @@ class Runtime:
             stamp = _mtimes(paths)
             if stamp == self._stamp and self._engine is not None:
                 return
+            if self._logs is None:
+                self._logs = VictoriaLogsSource(self.config.victorialogs_url, timeout=self.config.query_timeout_s)
             try:
-                groups = load_rule_files(self.config.rule_paths())
+                groups = load_rule_files(self.config.rule_paths(), logsql_check=store_checked(self._logs))
                 self._routing = expand_receivers(load_routing(self.config.routing_path()), self.destination_names())
             except RuleFileError as exc:
                 if self._engine is None:
@@ -95,6 +116,8 @@ class Runtime:
                 ),
                 enqueue=self.enqueue,
                 generator_base=self.config.prometheus_url,
+                logs=self._logs,
+                logs_base=self.config.victorialogs_url,
             )
 
     @property

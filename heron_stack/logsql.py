@@ -32,6 +32,10 @@ class LogsQLUnavailable(LogsQLError):
 class LogsQLRejected(LogsQLError):
     """The store refused the query (4xx, usually a LogsQL syntax error): retrying won't help."""
 
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason or message
+
 
 @dataclass(frozen=True)
 class Sample:
@@ -44,10 +48,15 @@ class Sample:
 def _raise_for(resp: httpx.Response, what: str) -> None:
     if resp.status_code < 400:
         return
-    reason = " ".join(resp.text.split())[:400]
+    try:
+        body = resp.json()
+        text = str(body.get("error") or resp.text) if isinstance(body, dict) else resp.text
+    except ValueError:
+        text = resp.text
+    reason = " ".join(text.split())[:400]
     if resp.status_code >= 500:
         raise LogsQLUnavailable(f"{what}: the log store answered {resp.status_code}: {reason}")
-    raise LogsQLRejected(f"{what}: the log store refused the query ({resp.status_code}): {reason}")
+    raise LogsQLRejected(f"{what}: the log store refused the query ({resp.status_code}): {reason}", reason)
 
 
 def _post(client: httpx.Client, url: str, params: Mapping[str, str], what: str) -> httpx.Response:
@@ -80,9 +89,16 @@ def query(
     return [_entry(line) for line in resp.text.splitlines() if line.strip()]
 
 
-def stats(client: httpx.Client, base_url: str, logsql: str, *, time: str | None = None) -> list[Sample]:
-    """An instant stats query (`... | stats by (f) count() as n`): one sample per group, as Prometheus would."""
-    params = {"query": logsql, **({"time": time} if time is not None else {})}
+def stats(
+    client: httpx.Client, base_url: str, logsql: str, *, time: str | None = None, start: str | None = None
+) -> list[Sample]:
+    """An instant stats query (`... | stats by (f) count() as n`): one sample per group, as Prometheus would.
+
+    `time` is the evaluation time (default now); `start`, when given, limits the lines counted to
+    those at or after it.
+    """
+    params = {"query": logsql}
+    params.update({k: v for k, v in (("time", time), ("start", start)) if v is not None})
     resp = _post(client, f"{base_url.rstrip('/')}{STATS_PATH}", params, f"LogsQL stats query {logsql!r}")
     try:
         body = resp.json()

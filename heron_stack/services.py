@@ -330,13 +330,14 @@ def alerts_env(config: StackConfig, environ: Mapping[str, str]) -> dict[str, str
     """Settings for the alert services: the shipped rule pack, routing and local destinations unless set."""
     rules = config.project_dir / "prometheus" / "rules"
     defaults = {
-        "HERON_ALERTS_RULE_FILES": str(rules / "*.rules.yml"),
+        "HERON_ALERTS_RULE_FILES": f"{rules / '*.rules.yml'},{rules / 'logs' / '*.rules.yml'}",
         "HERON_ALERTS_ROUTING_FILE": str(rules / "heron.routing.yaml"),
         "HERON_ALERTS_DESTINATIONS_FILE": str(destinations_file(config)),
     }
     return {
         **{name: environ.get(name) or default for name, default in defaults.items()},
         "HERON_ALERTS_PROMETHEUS_URL": config.url("prometheus"),
+        "HERON_ALERTS_VICTORIALOGS_URL": config.url("victorialogs"),
         "HERON_ALERTS_REDIS_URL": f"redis://{config.addr('redis')}/0",
         "HERON_ALERTS_API_HOST": config.host,
         "HERON_ALERTS_API_PORT": str(config.port("alert_api")),

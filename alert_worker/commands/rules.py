@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,20 +20,39 @@ from alert_worker.rules.durations import parse_duration
 from alert_worker.rules.loader import load_rule_files
 from alert_worker.rules.shorthand import compile_shorthand
 from alert_worker.sources.prometheus import PrometheusSource
+from alert_worker.sources.victorialogs import VictoriaLogsSource
 
 
 def _stamp(ts: float) -> str:
     return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def _logsql_check(args: argparse.Namespace) -> Callable[[str], str | None] | None:
+    """The log store's parser for LogsQL rules, or None with --offline (shape checks only).
+
+    Raises SourceError when the store cannot be asked.
+    """
+    if args.offline:
+        return None
+    url = resolve_config({"victorialogs_url": args.logs_url}).victorialogs_url
+    return VictoriaLogsSource(url, timeout=10).check
+
+
 def check(args: argparse.Namespace) -> int:
     try:
-        groups = load_rule_files([Path(f) for f in args.files])
+        groups = load_rule_files([Path(f) for f in args.files], logsql_check=_logsql_check(args))
     except RuleFileError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         print(f"FAILED: {len(exc.problems)} problem(s)", file=sys.stderr)
         return 1
+    except SourceError as exc:
+        print(
+            f"rules check: cannot check the LogsQL rules: {exc}\n"
+            "Start the log store (heron up), name it with --logs-url, or pass --offline to check their shape only.",
+            file=sys.stderr,
+        )
+        return 2
     rules = sum(len(g.rules) for g in groups)
     print(f"SUCCESS: {len(groups)} group(s), {rules} alerting rule(s) in {len(args.files)} file(s)")
     return 0
@@ -74,6 +94,9 @@ def backtest_cmd(args: argparse.Namespace) -> int:
     if not matches:
         print(f"rules backtest: no alerting rule named {args.rule!r} in {len(files)} rule file(s)", file=sys.stderr)
         return 2
+    if any(g.type == "vlogs" for g, _ in matches):
+        print(f"rules backtest: {args.rule} is a LogsQL rule; backtest replays PromQL rules", file=sys.stderr)
+        return 2
     end = time.time()
     source = PrometheusSource(config.prometheus_url, timeout=60)
     for group, rule in matches:
@@ -98,6 +121,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rsub = rules.add_subparsers(dest="rules_cmd", required=True)
     p = rsub.add_parser("check", help="validate rule files; errors as file:line")
     p.add_argument("files", nargs="+")
+    p.add_argument(
+        "--logs-url", default=None, help="VictoriaLogs that checks LogsQL rules (default HERON_ALERTS_VICTORIALOGS_URL)"
+    )
+    p.add_argument("--offline", action="store_true", help="check LogsQL rules without the log store (shape only)")
     p.set_defaults(func=check)
     p = rsub.add_parser("test", help="run promtool-format rule unit tests")
     p.add_argument("files", nargs="+")

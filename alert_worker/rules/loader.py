@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -12,22 +12,41 @@ import yaml
 from alert_worker.exceptions import RuleFileError, TemplateError
 from alert_worker.rules import model
 from alert_worker.rules.durations import parse_duration
+from alert_worker.rules.logsql import logsql_shape_problem
 from alert_worker.rules.promql import promql_problem
 from alert_worker.rules.templating import check_template
 from alert_worker.rules.yamlpos import Located, load_located
 from alert_worker.rules.yamlpos import Path as YPath
 
+LogsQLCheck = Callable[[str], str | None]
+"""Asks the log store's own parser about a LogsQL expression: its message when refused, else None."""
+
 LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 CHANNEL_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
-_GROUP_KEYS = {"name", "interval", "rules", "limit", "query_offset"}
+_GROUP_KEYS = {"name", "interval", "rules", "limit", "query_offset", "type"}
 _RULE_KEYS = {"alert", "record", "expr", "for", "keep_firing_for", "labels", "annotations"}
 
 
 class _Checker:
-    def __init__(self, filename: str, doc: Located) -> None:
-        self.filename, self.doc = filename, doc
+    def __init__(self, filename: str, doc: Located, logsql_check: LogsQLCheck | None = None) -> None:
+        self.filename, self.doc, self.logsql_check = filename, doc, logsql_check
         self.problems: list[str] = []
+
+    def expr(self, value: Any, path: YPath, group_type: model.GroupType) -> None:
+        language = "LogsQL" if group_type == "vlogs" else "PromQL"
+        if not isinstance(value, str | int | float) or not str(value).strip():
+            self.error(path, f"expr is required and must be a {language} string")
+            return
+        text = str(value).strip()
+        if group_type == "vlogs":
+            problem = logsql_shape_problem(text)
+            if problem is None and self.logsql_check is not None:
+                problem = self.logsql_check(text)
+        else:
+            problem = promql_problem(text)
+        if problem:
+            self.error(path, f"invalid {language} {text[:200]!r}: {problem}")
 
     def error(self, path: YPath, message: str) -> None:
         where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
@@ -85,7 +104,7 @@ def _extensions(chk: _Checker, annotations: dict[str, str], path: YPath) -> dict
     return ext
 
 
-def _rule(chk: _Checker, raw: Any, path: YPath, group: str) -> model.AlertRule | None:
+def _rule(chk: _Checker, raw: Any, path: YPath, group: str, group_type: model.GroupType) -> model.AlertRule | None:
     if not isinstance(raw, dict):
         chk.error(path, "a rule must be a mapping with alert/record and expr")
         return None
@@ -95,10 +114,10 @@ def _rule(chk: _Checker, raw: Any, path: YPath, group: str) -> model.AlertRule |
         chk.error(path, "exactly one of 'alert' or 'record' is required")
         return None
     expr = raw.get("expr")
-    if not isinstance(expr, str | int | float) or not str(expr).strip():
-        chk.error((*path, "expr"), "expr is required and must be a PromQL string")
-    elif problem := promql_problem(str(expr)):
-        chk.error((*path, "expr"), f"invalid PromQL {str(expr).strip()[:200]!r}: {problem}")
+    chk.expr(expr, (*path, "expr"), group_type)
+    if "record" in raw and group_type == "vlogs":
+        chk.error((*path, "record"), "recording rules are not supported in `type: vlogs` groups; use alert rules")
+        return None
     if "record" in raw:
         if not METRIC_NAME.match(str(raw["record"])):
             chk.error((*path, "record"), f"invalid metric name {raw['record']!r}; use letters, digits, _ and :")
@@ -112,6 +131,11 @@ def _rule(chk: _Checker, raw: Any, path: YPath, group: str) -> model.AlertRule |
     labels = chk.str_map(raw.get("labels"), (*path, "labels"), "labels")
     annotations = chk.str_map(raw.get("annotations"), (*path, "annotations"), "annotations")
     ext = _extensions(chk, annotations, (*path, "annotations"))
+    if group_type == "vlogs" and "no_data" in ext:
+        chk.error(
+            (*path, "annotations", model.ANNOTATION_NO_DATA),
+            "not used by `type: vlogs` groups: no matching log lines means the condition is over",
+        )
     return model.AlertRule(
         name=name,
         expr=str(expr).strip(),
@@ -136,25 +160,38 @@ def _group(chk: _Checker, raw: Any, path: YPath, default_interval: float) -> mod
         chk.error((*path, "name"), "group name is required")
         name = ""
     interval = chk.duration(raw.get("interval"), (*path, "interval")) or default_interval
+    group_type: model.GroupType = "prometheus"
+    if "type" in raw:
+        if raw["type"] in model.GROUP_TYPES:
+            group_type = raw["type"]
+        else:
+            allowed = ", ".join(model.GROUP_TYPES)
+            chk.error((*path, "type"), f"unknown group type {raw['type']!r}; allowed: {allowed}")
     rules_raw = raw.get("rules") or []
     if not isinstance(rules_raw, list):
         chk.error((*path, "rules"), "rules must be a list")
         rules_raw = []
-    rules = [_rule(chk, r, (*path, "rules", i), name) for i, r in enumerate(rules_raw)]
+    rules = [_rule(chk, r, (*path, "rules", i), name, group_type) for i, r in enumerate(rules_raw)]
     recording = sum(1 for r in rules_raw if isinstance(r, dict) and "record" in r)
     alerting = tuple(r for r in rules if r is not None)
-    return model.RuleGroup(name, interval, alerting, chk.filename, recording)
+    return model.RuleGroup(name, interval, alerting, chk.filename, recording, group_type)
 
 
-def parse_rules(text: str, filename: str, default_interval: float = 60.0) -> list[model.RuleGroup]:
-    """Rule groups in `text`; raises RuleFileError listing every problem as `file:line: field: message`."""
+def parse_rules(
+    text: str, filename: str, default_interval: float = 60.0, logsql_check: LogsQLCheck | None = None
+) -> list[model.RuleGroup]:
+    """Rule groups in `text`; raises RuleFileError listing every problem as `file:line: field: message`.
+
+    LogsQL expressions (`type: vlogs` groups) are checked for shape here, and by `logsql_check`
+    (the log store's parser) when given.
+    """
     try:
         doc = load_located(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
         raise RuleFileError([f"{filename}:{line}: invalid YAML: {getattr(exc, 'problem', exc)}"]) from exc
-    chk = _Checker(filename, doc)
+    chk = _Checker(filename, doc, logsql_check)
     if not isinstance(doc.data, dict) or not isinstance(doc.data.get("groups"), list):
         raise RuleFileError([f"{filename}:1: groups: a rule file needs a top-level 'groups' list"])
     for key in sorted(set(doc.data) - {"groups"}):
@@ -171,14 +208,16 @@ def parse_rules(text: str, filename: str, default_interval: float = 60.0) -> lis
     return [g for g in groups if g is not None]
 
 
-def load_rule_files(paths: Iterable[Path], default_interval: float = 60.0) -> list[model.RuleGroup]:
+def load_rule_files(
+    paths: Iterable[Path], default_interval: float = 60.0, logsql_check: LogsQLCheck | None = None
+) -> list[model.RuleGroup]:
     """Groups from every file; collects problems across all files before raising."""
     groups: list[model.RuleGroup] = []
     problems: list[str] = []
     names: dict[str, str] = {}
     for path in paths:
         try:
-            loaded = parse_rules(path.read_text(encoding="utf-8"), str(path), default_interval)
+            loaded = parse_rules(path.read_text(encoding="utf-8"), str(path), default_interval, logsql_check)
         except RuleFileError as exc:
             problems.extend(exc.problems)
             continue

@@ -9,6 +9,7 @@ from alert_worker.rules.model import AlertRule
 from alert_worker.rules.state import AlertInstance, fingerprint
 
 UNREACHABLE = "HeronPrometheusUnreachable"
+LOGS_UNREACHABLE = "HeronLogStoreUnreachable"
 RULE_FAILED = "HeronRuleEvaluationFailed"
 NO_DATA = "HeronNoData"
 FLAPPING = "HeronAlertFlapping"
@@ -23,9 +24,11 @@ def _matched(labels: Mapping[str, str], annotations: Mapping[str, str]) -> tuple
     return fingerprint(labels), Matched(dict(labels), dict(annotations), 1.0)
 
 
-def unreachable(group: str, error: str) -> dict[str, Matched]:
-    labels = {"alertname": UNREACHABLE, "heron_group": group, "severity": "critical"}
-    summary = f"Prometheus unreachable: rule group {group} cannot be evaluated; alerts are held, none resolve"
+def unreachable(group: str, error: str, *, logs: bool = False) -> dict[str, Matched]:
+    """The source of a group cannot be asked: Prometheus, or VictoriaLogs for `type: vlogs` groups."""
+    name, store = (LOGS_UNREACHABLE, "Log store (VictoriaLogs)") if logs else (UNREACHABLE, "Prometheus")
+    labels = {"alertname": name, "heron_group": group, "severity": "critical"}
+    summary = f"{store} unreachable: rule group {group} cannot be evaluated; alerts are held, none resolve"
     return dict([_matched(labels, {"summary": summary, "description": error})])
 
 

@@ -7,6 +7,10 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 NoDataPolicy = Literal["alert", "resolve"]
+GroupType = Literal["prometheus", "vlogs"]
+"""What a group's expressions are written in: PromQL for Prometheus, or LogsQL for VictoriaLogs
+(`type: vlogs`, the name vmalert uses, so rule files move between the two)."""
+GROUP_TYPES: tuple[GroupType, ...] = ("prometheus", "vlogs")
 
 # Heron's per-rule extensions live in annotations so `promtool check rules` accepts the file.
 ANNOTATION_CHANNELS = "heron_channels"
@@ -48,3 +52,4 @@ class RuleGroup:
     rules: tuple[AlertRule, ...]
     source_file: str = ""
     recording_rules: int = 0
+    type: GroupType = "prometheus"

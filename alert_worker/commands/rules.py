@@ -7,7 +7,6 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,30 +16,38 @@ from alert_worker.config import resolve_config
 from alert_worker.exceptions import RuleFileError, ShorthandError, SourceError
 from alert_worker.rules.backtest import align, backtest
 from alert_worker.rules.durations import parse_duration
+from alert_worker.rules.evaluator import EvalSettings
 from alert_worker.rules.loader import load_rule_files
+from alert_worker.rules.logtest import (
+    LogTestFileError,
+    TenantStore,
+    is_log_test_file,
+    parse_test_file,
+    render_lines,
+    run_case,
+    start_time,
+)
 from alert_worker.rules.shorthand import compile_shorthand
 from alert_worker.sources.prometheus import PrometheusSource
 from alert_worker.sources.victorialogs import VictoriaLogsSource
+from heron_stack.logsql import LogsQLError
 
 
 def _stamp(ts: float) -> str:
     return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _logsql_check(args: argparse.Namespace) -> Callable[[str], str | None] | None:
-    """The log store's parser for LogsQL rules, or None with --offline (shape checks only).
-
-    Raises SourceError when the store cannot be asked.
-    """
+def _logs_for_check(args: argparse.Namespace) -> VictoriaLogsSource | None:
+    """The log store whose parser checks LogsQL rules, or None with --offline (shape checks only)."""
     if args.offline:
         return None
-    url = resolve_config({"victorialogs_url": args.logs_url}).victorialogs_url
-    return VictoriaLogsSource(url, timeout=10).check
+    return VictoriaLogsSource(resolve_config({"victorialogs_url": args.logs_url}).victorialogs_url, timeout=10)
 
 
 def check(args: argparse.Namespace) -> int:
+    logs = _logs_for_check(args)
     try:
-        groups = load_rule_files([Path(f) for f in args.files], logsql_check=_logsql_check(args))
+        groups = load_rule_files([Path(f) for f in args.files], logsql_check=logs.check if logs else None)
     except RuleFileError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
@@ -53,13 +60,30 @@ def check(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    finally:
+        if logs is not None:
+            logs.close()
     rules = sum(len(g.rules) for g in groups)
     print(f"SUCCESS: {len(groups)} group(s), {rules} alerting rule(s) in {len(args.files)} file(s)")
     return 0
 
 
 def test(args: argparse.Namespace) -> int:
-    """Rule unit tests in promtool's format, run by promtool's own PromQL engine."""
+    """Rule unit tests: series tests run by promtool's own PromQL engine, log tests by the real log store."""
+    status = 0
+    series_files = []
+    for name in args.files:
+        try:
+            doc = yaml.safe_load(Path(name).read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            print(f"rules test: cannot read {name}: {exc}", file=sys.stderr)
+            return 2
+        if is_log_test_file(doc):
+            status = max(status, _log_tests(Path(name), args))
+        else:
+            series_files.append(name)
+    if not series_files:
+        return status
     promtool = shutil.which("promtool")
     if promtool is None:
         print(
@@ -67,7 +91,42 @@ def test(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    return subprocess.call([promtool, "test", "rules", *args.files])
+    return max(status, subprocess.call([promtool, "test", "rules", *series_files]))
+
+
+def _log_tests(path: Path, args: argparse.Namespace) -> int:
+    """Run one `input_logs` test file against the log store; 0 passed, 1 failed, 2 could not run."""
+    url = resolve_config({"victorialogs_url": args.logs_url}).victorialogs_url
+    try:
+        spec = parse_test_file(path)
+        groups = load_rule_files([path.parent / f for f in spec.rule_files])
+    except (LogTestFileError, RuleFileError) as exc:
+        print(f"rules test: {exc}", file=sys.stderr)
+        return 2
+    groups = [g for g in groups if g.type == "vlogs"]
+    print(f"Unit Testing: {path}")
+    failed = 0
+    for case in spec.tests:
+        store = TenantStore(url)
+        source = VictoriaLogsSource(url, timeout=30, headers=store.headers)
+        try:
+            start = start_time(max(c.eval_time for c in case.alert_rule_test), time.time())
+            lines = render_lines(case, start)
+            store.write(lines)
+            store.wait_stored(len(lines))
+            failures = run_case(case, groups, source.query, start, spec.evaluation_interval, EvalSettings())
+        except (LogsQLError, SourceError, TimeoutError) as exc:
+            print(f"rules test: {path}: {case.name or 'test'}: the log store could not run it: {exc}", file=sys.stderr)
+            return 2
+        finally:
+            store.close()
+            source.close()
+        if failures:
+            failed += 1
+            print(f"  FAILED: {case.name}".rstrip(), *failures, sep="\n")
+    if not failed:
+        print("  SUCCESS")
+    return 1 if failed else 0
 
 
 def compile_(args: argparse.Namespace) -> int:
@@ -126,8 +185,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--offline", action="store_true", help="check LogsQL rules without the log store (shape only)")
     p.set_defaults(func=check)
-    p = rsub.add_parser("test", help="run promtool-format rule unit tests")
+    p = rsub.add_parser("test", help="run rule unit tests (promtool's format; input_logs for LogsQL rules)")
     p.add_argument("files", nargs="+")
+    p.add_argument(
+        "--logs-url",
+        default=None,
+        help="VictoriaLogs that runs input_logs tests (default HERON_ALERTS_VICTORIALOGS_URL)",
+    )
     p.set_defaults(func=test)
     p = rsub.add_parser("compile", help='compile a shorthand such as "IF CPU > 90%% FOR 5 minutes"')
     p.add_argument("condition")

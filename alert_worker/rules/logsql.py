@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 
 _STATS_PIPE = re.compile(r"\|\s*stats\b")
+_GROUPED = re.compile(r"\|\s*stats\s*(by\s*)?\(")
+_THRESHOLD = re.compile(r"\|\s*(filter|where)\b")
 _TIME_FILTER = re.compile(r"(?<![\w.])_time\s*:")
 _NOT_LABEL = re.compile(r"[^a-zA-Z0-9_]")
 
@@ -19,6 +21,13 @@ def logsql_shape_problem(expr: str) -> str | None:
         return (
             "a LogsQL alert expression needs a `| stats ...` pipe that yields numbers, "
             "e.g. `service.name:shop AND level:error | stats by (service.name) count() as errors`"
+        )
+    last_stats = list(_STATS_PIPE.finditer(expr))[-1]
+    tail = expr[last_stats.start() :]
+    if not _GROUPED.match(tail) and not _THRESHOLD.search(tail):
+        return (
+            "a `stats` pipe without `by (...)` always returns one row (0 when no line matched), so the alert "
+            "would always fire; add a threshold such as `| filter errors:>0`, or group it with `stats by (field)`"
         )
     return None
 

@@ -26,9 +26,16 @@ _CHECK_TIME = "1970-01-02T00:00:00Z"
 class VictoriaLogsSource:
     """Run LogsQL stats queries; raises SourceError (transient when the store is unreachable or 5xx)."""
 
-    def __init__(self, base_url: str, *, timeout: float = 10.0, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 10.0,
+        transport: httpx.BaseTransport | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
-        self._client = httpx.Client(timeout=timeout, transport=transport)
+        self._client = httpx.Client(timeout=timeout, transport=transport, headers=headers)
         self.queries = 0
 
     def close(self) -> None:

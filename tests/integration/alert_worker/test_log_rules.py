@@ -29,6 +29,7 @@ from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 from opentelemetry.sdk.resources import Resource
 
+from alert_worker.cli import main
 from alert_worker.state.redis_store import RedisStore
 from heron_stack.components import registry
 from tests.fixtures.stack import StackHandle, clean_env, free_port
@@ -276,3 +277,39 @@ def test_a_log_store_outage_holds_a_firing_log_alert_and_marks_the_rule_failed(
             if store.poll() is None:
                 store.kill()
                 store.wait()
+
+
+LOG_TESTS = SHIPPED.parent.parent / "tests" / "heron-logs.test.yml"
+
+
+def test_the_shipped_log_rule_unit_tests_pass_on_the_real_store_and_a_wrong_expectation_fails(
+    stack: StackHandle, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["rules", "test", "--logs-url", stack.victorialogs_url, str(LOG_TESTS)]) == 0
+    assert "SUCCESS" in capsys.readouterr().out
+    wrong = tmp_path / "wrong.test.yml"
+    text = LOG_TESTS.read_text().replace("../logs/heron-logs.rules.yml", str(SHIPPED))
+    wrong.write_text(text.replace("eval_time: 4m", "eval_time: 3m"))  # still pending at 3m
+    assert main(["rules", "test", "--logs-url", stack.victorialogs_url, str(wrong)]) == 1
+    out = capsys.readouterr().out
+    assert "FAILED: a burst of errors fires after two minutes" in out
+    assert "alertname: LogErrorBurst, time: 3m" in out
+
+
+def test_rules_check_rejects_what_the_real_store_cannot_parse_with_file_and_line(
+    stack: StackHandle, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.rules.yml"
+    bad.write_text(
+        "groups:\n  - name: bad\n    type: vlogs\n    rules:\n"
+        "      - alert: Fine\n        expr: 'service.name:shop | stats by (service.name) count() as n'\n"
+        "      - alert: Unclosed\n        expr: 'service.name:shop AND ( | stats by (service.name) count() as n'\n"
+        "      - alert: NoSuchPipe\n"
+        "        expr: 'service.name:shop | stats by (service.name) count() as n | frobnicate'\n"
+    )
+    assert main(["rules", "check", "--logs-url", stack.victorialogs_url, str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert f"{bad}:8: groups[0].rules[1].expr: invalid LogsQL" in err
+    assert f"{bad}:10: groups[0].rules[2].expr: invalid LogsQL" in err
+    assert ":6:" not in err
+    assert "FAILED: 2 problem(s)" in err

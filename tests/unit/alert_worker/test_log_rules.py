@@ -10,8 +10,9 @@ from alert_worker.cli import main
 from alert_worker.engine import Engine, evaluate_group
 from alert_worker.exceptions import RuleFileError, SourceError
 from alert_worker.notify.routing import parse_routing
-from alert_worker.rules.evaluator import Sample
+from alert_worker.rules.evaluator import EvalSettings, Sample
 from alert_worker.rules.loader import parse_rules
+from alert_worker.rules.logtest import LogTestCase, run_case
 from alert_worker.sources.victorialogs import VictoriaLogsSource
 from alert_worker.state.memory import MemoryStore
 
@@ -84,12 +85,13 @@ def test_the_store_check_judges_each_logsql_expression_with_file_and_line():
         asked.append(expr)
         return "unexpected end of query" if "AND ( |" in expr else None
 
-    text = RULES + "      - alert: Broken\n        expr: 'service.name:shop AND ( | stats count() as n'\n"
+    text = (
+        RULES + "      - alert: Broken\n        expr: 'service.name:shop AND ( | stats by (host.name) count() as n'\n"
+    )
     with pytest.raises(RuleFileError) as err:
         parse_rules(text, "logs.yml", logsql_check=check)
     assert err.value.problems == [
-        "logs.yml:11: groups[0].rules[1].expr: invalid LogsQL 'service.name:shop AND ( | stats count() as n': "
-        "unexpected end of query"
+        f"logs.yml:11: groups[0].rules[1].expr: invalid LogsQL '{broken}': unexpected end of query"
     ]
     assert len(asked) == 2
 
@@ -229,6 +231,16 @@ def test_without_a_log_store_a_log_rule_fails_with_the_setting_to_fix():
     assert "HERON_ALERTS_VICTORIALOGS_URL" in failed.alerts[0].annotations["description"]
 
 
+def test_an_ungrouped_stats_without_a_threshold_is_refused_because_it_would_always_fire():
+    text = "groups:\n  - name: g\n    type: vlogs\n    rules:\n      - alert: A\n"
+    text += "        expr: 'level:error | stats count() as n'\n"
+    with pytest.raises(RuleFileError) as err:
+        parse_rules(text, "g.yml")
+    assert "always returns one row" in err.value.problems[0]
+    assert "| filter errors:>0" in err.value.problems[0]
+    parse_rules(text.replace("as n'", "as n | filter n:>0'"), "g.yml")
+
+
 def test_rules_check_offline_checks_the_shipped_log_rules_shape(capsys):
     files = [str(p) for p in sorted(LOG_PACK.glob("*.rules.yml"))]
     assert main(["rules", "check", "--offline", *files]) == 0
@@ -241,3 +253,54 @@ def test_rules_check_says_how_to_go_on_when_the_log_store_is_down(capsys):
     err = capsys.readouterr().err
     assert "cannot check the LogsQL rules" in err
     assert "--offline" in err
+
+
+def _test_file(tmp_path, body):
+    path = tmp_path / "t.test.yml"
+    path.write_text(body)
+    return path
+
+
+def test_a_log_test_file_with_an_eval_time_off_the_grid_is_refused_by_name(tmp_path, capsys):
+    path = _test_file(
+        tmp_path,
+        "rule_files: [r.yml]\nevaluation_interval: 1m\ntests:\n  - input_logs: [{at: 0s}]\n"
+        "    alert_rule_test:\n      - {eval_time: 90s, alertname: A}\n",
+    )
+    assert main(["rules", "test", "--logs-url", "http://127.0.0.1:9", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "tests.0.alert_rule_test.0.eval_time 1m30s is not a multiple of evaluation_interval 1m" in err
+
+
+def test_a_log_test_file_with_an_unknown_field_is_refused_by_name(tmp_path, capsys):
+    path = _test_file(
+        tmp_path,
+        "rule_files: [r.yml]\ntests:\n  - input_logs: [{at: 0s, lines: 3}]\n"
+        "    alert_rule_test:\n      - {eval_time: 1m, alertname: A}\n",
+    )
+    assert main(["rules", "test", str(path)]) == 2
+    assert "tests.0.input_logs.0.lines: Extra inputs are not permitted" in capsys.readouterr().err
+
+
+def test_the_log_test_runner_steps_the_state_machine_like_promtool(tmp_path):
+    [group] = parse_rules(RULES, "logs.yml")
+    case = LogTestCase.model_validate(
+        {
+            "input_logs": [{"at": "0s"}],
+            "alert_rule_test": [
+                {"eval_time": "0s", "alertname": "ShopErrors"},
+                {"eval_time": "2m", "alertname": "ShopErrors", "exp_alerts": [{"exp_labels": {"severity": "warning"}}]},
+            ],
+        }
+    )
+    asked = []
+
+    def query(expr, at, window):
+        asked.append(at)
+        return [Sample({}, 9)] if at >= 1000 else []
+
+    assert run_case(case, [group], query, 1000.0, 60.0, EvalSettings()) == []
+    assert asked == [1000.0, 1060.0, 1120.0]
+    failures = run_case(case, [group], lambda e, at, w: [], 1000.0, 60.0, EvalSettings())
+    assert len(failures) == 1
+    assert "alertname: ShopErrors, time: 2m" in failures[0]

@@ -85,9 +85,8 @@ def test_the_store_check_judges_each_logsql_expression_with_file_and_line():
         asked.append(expr)
         return "unexpected end of query" if "AND ( |" in expr else None
 
-    text = (
-        RULES + "      - alert: Broken\n        expr: 'service.name:shop AND ( | stats by (host.name) count() as n'\n"
-    )
+    broken = "service.name:shop AND ( | stats by (host.name) count() as n"
+    text = RULES + f"      - alert: Broken\n        expr: '{broken}'\n"
     with pytest.raises(RuleFileError) as err:
         parse_rules(text, "logs.yml", logsql_check=check)
     assert err.value.problems == [

@@ -1,4 +1,7 @@
-"""The same rule file in Debian's Prometheus and in Heron's engine: firing and resolving agree."""
+"""The same rule file in Debian's Prometheus and in Heron's engine: firing and resolving agree.
+
+Heron's side keeps its state where the shipped worker keeps it, in the real Redis.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +16,8 @@ import pytest
 from alert_worker.engine import Engine, evaluate_group
 from alert_worker.rules.loader import load_rule_files
 from alert_worker.sources.prometheus import PrometheusSource
-from alert_worker.state.memory import MemoryStore
+from alert_worker.state.redis_store import RedisStore
+from tests.fixtures.stack import StackHandle
 from tests.helpers import prom_query, wait_for
 
 from .support import MetricsTarget, PrivatePrometheus
@@ -55,7 +59,7 @@ def _prom_phase(url: str) -> float | None:
     return stamp + float(f"0.{frac or 0}")
 
 
-def test_firing_and_resolving_times_agree_with_prometheus(tmp_path):
+def test_firing_and_resolving_times_agree_with_prometheus(tmp_path, stack: StackHandle):
     rule_file = tmp_path / "diff.rules.yml"
     rule_file.write_text(RULES)
     target = MetricsTarget()
@@ -66,7 +70,9 @@ def test_firing_and_resolving_times_agree_with_prometheus(tmp_path):
     try:
         wait_for(lambda: prom_query(prom.url, "heron_diff_value"), timeout=30, what="first scrape")
         (group,) = load_rule_files([rule_file])
-        engine = Engine(source=source, store=MemoryStore())
+        store = RedisStore.from_url(stack.redis_url.rsplit("/", 1)[0] + "/13")
+        store.r.flushdb()
+        engine = Engine(source=source, store=store)
         mine: dict[str, list[tuple[str, float]]] = {"DiffHigh": [], "DiffKeep": []}
 
         # Evaluate at Prometheus' own evaluation instants, a moment after each (so both see the same

@@ -3,7 +3,8 @@
 Two ways a worker dies mid-send: the pool child is killed (the OOM killer's usual pick; the
 parent rejects the task and the broker queues it again at once), or the whole worker is killed
 (a lost host; nobody acknowledges, and the broker hands the task out again after the visibility
-timeout). Either way every notification reaches the chat exactly once.
+timeout, 20 s by default). Either way every notification reaches the chat exactly once, and the one
+a killed worker held arrives within 30 s of the kill.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -102,21 +104,23 @@ def test_sigkilled_celery_worker_delivers_every_notification_exactly_once(ns, tm
                 "HERON_ALERTS_DESTINATIONS_FILE": str(path),
                 "HERON_ALERTS_RULE_FILES": str(tmp_path / "none-*.rules.yml"),
                 "HERON_ALERTS_DELIVERY_LEASE": "2",
-                "HERON_ALERTS_VISIBILITY_TIMEOUT": "10s",
             }
         )
         worker = Worker(queue, env, tmp_path)
         held = itertools.count(1)
         kills: list[str] = []
+        lost: list[tuple[float, str]] = []  # (when, key) of each message a whole-worker kill interrupted
         worker_killed = threading.Event()
 
         def interrupt() -> None:
             # Every third request: kill while the stand-in holds the message, before it is accepted.
             if next(held) % 3 == 0 and len(kills) < len(KILLS):
                 what = KILLS[len(kills)]
+                [key] = set(keys_in([tg.holding.decode()], ns))
                 worker.kill(what)
                 kills.append(what)
                 if what == "worker":
+                    lost.append((time.time(), key))
                     worker_killed.set()
 
         tg.on_hold = interrupt
@@ -142,3 +146,7 @@ def test_sigkilled_celery_worker_delivers_every_notification_exactly_once(ns, tm
     assert tg.dropped_by_client >= len(KILLS)  # every kill hit a message in flight
     assert sorted(counts) == [j.idempotency_key for j in jobs]
     assert set(counts.values()) == {1}, {k: v for k, v in counts.items() if v != 1}
+    arrived = {key: a.at for a in tg.accepted for key in keys_in([a.text], ns)}
+    late = {key: round(arrived[key] - killed_at, 1) for killed_at, key in lost if arrived[key] - killed_at > 30}
+    assert len(lost) == KILLS.count("worker")
+    assert not late, f"messages of killed workers redelivered later than 30 s after the kill: {late}"

@@ -53,12 +53,14 @@ class Supervisor:
     def run(self) -> int:
         restarts, backoff = 0, 0.0
         self.restarts_file.write_text("0", encoding="utf-8")
-        while True:
+        while not self.stopping:
             print(start_line(self.name), flush=True)
             started = self.clock()
             self.child = subprocess.Popen(list(self.argv), stdin=subprocess.DEVNULL)
+            if self._stop_requested():  # a stop that came while the child was starting found no child to signal
+                self.child.send_signal(signal.SIGTERM)
             code = self.child.wait()
-            if self.stopping:
+            if self._stop_requested():
                 return 0
             ran_for = self.clock() - started
             backoff = next_backoff(backoff, ran_for)
@@ -74,6 +76,7 @@ class Supervisor:
                 time.sleep(0.1)
             if self._stop_requested():
                 return 0
+        return 0
 
     def _stop_requested(self) -> bool:
         return self.stopping  # set by the signal handler while the loop runs

@@ -142,12 +142,30 @@ class InMemoryDestinationState:
         self._progress: dict[tuple[str, str], str] = {}
         self._health: dict[str, Health] = {}
         self._last: dict[tuple[str, str], LastSent] = {}
+        self._sending: dict[tuple[str, str], str] = {}
+        self._lock = threading.Lock()
 
     def last_sent(self, destination: str, group_key: str) -> LastSent | None:
         return self._last.get((destination, group_key))
 
     def save_last_sent(self, destination: str, group_key: str, sent: LastSent, ttl: float) -> None:
-        self._last[(destination, group_key)] = sent
+        with self._lock:
+            current = self._last.get((destination, group_key))
+            if current is None or current.created_at < sent.created_at:
+                self._last[(destination, group_key)] = sent
+
+    def hold_group(self, destination: str, group_key: str, holder: str, lease: float) -> bool:
+        # In one process there is no lease to expire: a holder always releases in a `finally`.
+        with self._lock:
+            if self._sending.get((destination, group_key), holder) != holder:
+                return False
+            self._sending[(destination, group_key)] = holder
+            return True
+
+    def release_group(self, destination: str, group_key: str, holder: str) -> None:
+        with self._lock:
+            if self._sending.get((destination, group_key)) == holder:
+                del self._sending[(destination, group_key)]
 
     def overrides(self, destination: str) -> dict[str, str]:
         return dict(self._overrides.get(destination, {}))

@@ -111,6 +111,18 @@ class DeliveryService:
         age = self.clock.now() - job.created_at.timestamp()
         if age > self.policy.max_age:
             return self._dead(job, f"expired: {age:.0f}s old > max age {self.policy.max_age:.0f}s", claim_first=True)
+        # One notice of an alert group in flight per destination: a firing and a resolved notice held by
+        # two workers can never pass each other.
+        holder = job.idempotency_key
+        lease = self.policy.lease + self.policy.max_inline_wait
+        if not self.state.hold_group(job.destination, job.group_key, holder, lease):
+            return Outcome("busy", retry_in=0.5, detail="another notice of this alert group is being sent")
+        try:
+            return self._held_round(job, channel)
+        finally:
+            self.state.release_group(job.destination, job.group_key, holder)
+
+    def _held_round(self, job: NotificationJob, channel: Channel) -> Outcome | None:
         waited = self._wait_for_token(job)
         if waited is not None:
             return Outcome("retry", retry_in=waited, detail="waiting for the destination's rate limit")
@@ -135,10 +147,14 @@ class DeliveryService:
             self.outbox.mark_sent(job.idempotency_key, self.clock.now(), SUPERSEDED, self.policy.retention)
             detail = f"a newer {last.status} notice of this alert group was already sent"
             return job, Outcome("superseded", detail=detail)
-        if job.status == "resolved" and (last is None or last.status != "firing"):
+        if job.status == "resolved" and (last is None or last.status != "firing") and not self._fired_here(job):
             # Its firing notice has not gone (held up behind a backlog): this one message tells both.
             return replace(job, extra={**job.extra, COLLAPSED: "true"}), None
         return job, None
+
+    def _fired_here(self, job: NotificationJob) -> bool:
+        """Whether this destination shows a firing message of the group (sent before `last_sent` existed)."""
+        return bool(self.state.remote_id(job.destination, job.group_key))
 
     def _wait_for_token(self, job: NotificationJob) -> float | None:
         """Block until the rate limit grants a token; return a countdown instead when the wait is long."""

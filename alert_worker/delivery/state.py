@@ -40,7 +40,38 @@ class DestinationState(Protocol):
     def last_sent(self, destination: str, group_key: str) -> LastSent | None:
         """The newest notification of `group_key` this destination received (for per-group order)."""
 
-    def save_last_sent(self, destination: str, group_key: str, sent: LastSent, ttl: float) -> None: ...
+    def save_last_sent(self, destination: str, group_key: str, sent: LastSent, ttl: float) -> None:
+        """Record `sent` unless a newer notice of the group is already recorded (newest wins)."""
+
+    def hold_group(self, destination: str, group_key: str, holder: str, lease: float) -> bool:
+        """Take the right to send the next notice of `group_key` to `destination` (for `lease` seconds).
+
+        One notice of an alert group is in flight per destination at a time, so two workers can never
+        race a firing and a resolved notice past each other.
+        """
+
+    def release_group(self, destination: str, group_key: str, holder: str) -> None: ...
+
+
+# Newest wins: an older notice never overwrites the record of a newer one.
+_SAVE_IF_NEWER = """
+local current = redis.call('HGET', KEYS[1], 'created_at')
+if current and tonumber(current) >= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'created_at', ARGV[1], 'status', ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return 1
+"""
+# Re-entrant for the same holder: a notice redelivered after its worker died takes its place back at once.
+_HOLD = """
+local current = redis.call('GET', KEYS[1])
+if current and current ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
+_RELEASE_IF_HOLDER = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
 
 
 def _s(value: object) -> str:
@@ -52,6 +83,9 @@ class RedisDestinationState:
 
     def __init__(self, client: redis.Redis) -> None:
         self._r = client
+        self._save_if_newer = client.register_script(_SAVE_IF_NEWER)
+        self._release = client.register_script(_RELEASE_IF_HOLDER)
+        self._hold = client.register_script(_HOLD)
 
     def overrides(self, destination: str) -> dict[str, str]:
         raw = self._r.hgetall(f"{PREFIX}{destination}:overrides")
@@ -89,10 +123,14 @@ class RedisDestinationState:
 
     def save_last_sent(self, destination: str, group_key: str, sent: LastSent, ttl: float) -> None:
         key = f"{PREFIX}{destination}:last:{group_key}"
-        pipe = self._r.pipeline()
-        pipe.hset(key, mapping={"created_at": repr(sent.created_at), "status": sent.status})
-        pipe.expire(key, max(1, int(ttl)))
-        pipe.execute()
+        self._save_if_newer(keys=[key], args=[repr(sent.created_at), sent.status, max(1, int(ttl))])
+
+    def hold_group(self, destination: str, group_key: str, holder: str, lease: float) -> bool:
+        key = f"{PREFIX}{destination}:sending:{group_key}"
+        return bool(self._hold(keys=[key], args=[holder, max(1, int(lease * 1000))]))
+
+    def release_group(self, destination: str, group_key: str, holder: str) -> None:
+        self._release(keys=[f"{PREFIX}{destination}:sending:{group_key}"], args=[holder])
 
     def set_health(self, destination: str, health: Health) -> bool:
         key = f"{PREFIX}{destination}:health"

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from heron_stack import supervise
 from heron_stack.services import log_contains
-from heron_stack.supervise import START_MARKER, main, next_backoff, start_line
+from heron_stack.supervise import START_MARKER, Supervisor, main, next_backoff, start_line
 
 
 @pytest.mark.parametrize(
@@ -35,3 +41,25 @@ def test_an_old_ready_line_does_not_make_a_new_run_ready(tmp_path: Path) -> None
 def test_bad_arguments_print_the_usage(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["redis", "/tmp/x"]) == 2
     assert "usage: python -m heron_stack.supervise NAME RESTARTS_FILE -- ARGV" in capsys.readouterr().err
+
+
+def test_a_stop_that_arrives_while_the_service_starts_still_stops_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`heron down` during a restart: the signal lands before the new child exists, and must not be lost."""
+    supervisor = Supervisor("svc", [sys.executable, "-c", "import time; time.sleep(60)"], tmp_path / "restarts")
+    real_popen = subprocess.Popen
+    started: list[subprocess.Popen[bytes]] = []
+
+    def popen_then_signal(*args: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
+        supervisor.stop(signal.SIGTERM, None)  # the handler runs before `child` names the new process
+        child = real_popen(*args, **kwargs)
+        started.append(child)
+        return child
+
+    monkeypatch.setattr(supervise.subprocess, "Popen", popen_then_signal)
+    runner = threading.Thread(target=supervisor.run)
+    runner.start()
+    runner.join(timeout=20)
+    assert not runner.is_alive(), "the supervisor kept waiting on a service it was told to stop"
+    assert [child.returncode for child in started] == [-signal.SIGTERM]

@@ -16,6 +16,7 @@ from alert_worker.delivery import (
     InMemoryRateLimiter,
     Rate,
 )
+from alert_worker.delivery.state import LastSent
 from alert_worker.models import NotificationJob
 from tests.fixtures.standins.jobs import T0, make_job
 
@@ -282,3 +283,38 @@ def test_notices_of_different_groups_do_not_supersede_each_other(env) -> None:
     service.deliver(make_job(key="b", group_key="b", created_at=T0 + timedelta(seconds=5)))
     assert service.deliver(make_job(key="a", group_key="a", created_at=T0)).status == "sent"
     assert len(channels["tg"].sent) == 2
+
+
+def test_a_notice_waits_while_another_notice_of_its_group_is_being_sent(env) -> None:
+    """Two workers: one is sending the firing notice, the other picks up the resolved notice meanwhile."""
+    service, channels, clock = env
+    firing = make_job(key="g-firing", group_key="g", created_at=T0)
+    resolved = make_job(key="g-resolved", group_key="g", status="resolved", created_at=T0 + timedelta(seconds=40))
+    assert service.state.hold_group("tg", "g", firing.idempotency_key, 60)  # the other worker's send
+    outcome = service.deliver(resolved)
+    assert outcome.status == "busy"
+    assert channels["tg"].sent == []
+    # The firing notice's own redelivery (its worker died) takes its place back at once and goes first.
+    assert service.deliver(firing).status == "sent"
+    clock.t += 1
+    assert service.deliver(resolved).status == "sent"
+    assert [job.status for job, _, _ in channels["tg"].sent] == ["firing", "resolved"]
+    assert "collapsed" not in channels["tg"].sent[1][0].extra
+
+
+def test_a_resolved_notice_is_not_collapsed_when_its_firing_message_is_in_the_chat(env) -> None:
+    """The firing message went out before the order record existed (an upgrade, or the record expired)."""
+    service, channels, _ = env
+    service.state.save_remote_id("tg", "g", "m-earlier", 3600)
+    service.deliver(make_job(key="g-resolved", group_key="g", status="resolved"))
+    (job, ctx, _) = channels["tg"].sent[0]
+    assert ctx.previous_remote_id == "m-earlier"
+    assert "collapsed" not in job.extra
+
+
+def test_an_older_notice_never_overwrites_the_record_of_a_newer_one(env) -> None:
+    service, _, _ = env
+    state = service.state
+    state.save_last_sent("tg", "g", LastSent(T0.timestamp() + 40, "resolved"), 3600)
+    state.save_last_sent("tg", "g", LastSent(T0.timestamp(), "firing"), 3600)
+    assert state.last_sent("tg", "g") == LastSent(T0.timestamp() + 40, "resolved")

@@ -515,26 +515,31 @@ def run(seconds: float, senders: int, lines: int, runs: int) -> Result:
 # ---- report ----
 
 
-def stamp() -> str:
-    """When, which commit, which machine: every number below comes from this one run."""
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
-    ).stdout.strip()
+def stamp(versions: dict[str, str]) -> str:
+    """When, which commit, which machine and binaries: every number in the section comes from this one run."""
+
+    def git(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["git", *argv], cwd=ROOT, capture_output=True, text=True, check=False)
+
+    commit = git("rev-parse", "--short", "HEAD").stdout.strip() or "unknown"
+    if git("diff", "--quiet", "HEAD", "--", "bench", "heron_stack", "otel-collector.yaml").returncode:
+        commit += " with uncommitted changes"
     cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8") if Path("/proc/cpuinfo").exists() else ""
     model = next(iter(re.findall(r"model name\s*:\s*(.+)", cpuinfo)), "unknown CPU")
     ram = psutil.virtual_memory().total / 2**30
     return (
-        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit `{commit or 'unknown'}`, "
-        f"{os.cpu_count()} CPUs ({model}), {ram:.1f} GiB RAM"
+        f"*Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit `{commit}`, {os.cpu_count()} CPUs ({model}), "
+        f"{ram:.1f} GiB RAM;\ncollector `{versions['collector']}`, VictoriaLogs `{versions['victorialogs']}` "
+        "(from the binaries' version flags).*"
     )
 
 
-def per_second(run: Run, series: list[float] | list[int]) -> Iterator[tuple[float, float]]:
-    prev_t, prev_v = 0.0, 0.0
-    for t, v in zip(run.times, series, strict=True):
-        if t > prev_t:
-            yield t, (v - prev_v) / (t - prev_t)
-        prev_t, prev_v = t, float(v)
+def rate_over(run: Run, series: list[float] | list[int], window: int = 3) -> Iterator[tuple[float, float]]:
+    """Lines/s over a sliding window of `window` 1 s samples (the store takes lines in bursts)."""
+    times, values = [0.0, *run.times], [0.0, *map(float, series)]
+    for i in range(1, len(times)):
+        j = max(0, i - window)
+        yield times[i], (values[i] - values[j]) / (times[i] - times[j])
 
 
 def plot(result: Result) -> None:
@@ -547,11 +552,11 @@ def plot(result: Result) -> None:
         (st, st.accepted, "store: accepted by the collector", "C1-"),
         (st, st.downstream, "store: ingested by VictoriaLogs", "C2-"),
     ):
-        points = list(per_second(run, series))
+        points = list(rate_over(run, series))
         ax.plot([t for t, _ in points], [v / 1000 for _, v in points], style, label=label)
     ax.axhline(GOAL_LINES_S / 1000, color="red", linestyle="--", linewidth=0.8, label=f"goal {GOAL_LINES_S // 1000}k")
     ax.set_xlabel("s since the first request (senders stop at the end of the send; then the pipeline drains)")
-    ax.set_ylabel("thousand lines/s (per 1 s sample)")
+    ax.set_ylabel("thousand lines/s (3 s sliding window)")
     ax.set_ylim(bottom=0)
     ax.set_title("OTLP logs: collector ceiling vs collector -> VictoriaLogs")
     ax.legend(fontsize=8, loc="upper right")
@@ -601,6 +606,7 @@ def write_report(result: Result, args: argparse.Namespace) -> None:
     sender_per_cpu = ceiling.total / ceiling.sender_cpu_s if ceiling.sender_cpu_s else math.nan
     collector_per_cpu = ceiling.total / ceiling.collector_cpu_s if ceiling.collector_cpu_s else math.nan
     sets = result.datasets
+    stamped = stamp(result.versions)
     header = " | ".join(f"{d.label}: rows | first ms | p50 ms | p95 ms | n" for d in sets)
     rule = "|".join(["---"] * (2 + 5 * len(sets)))
     held = "; ".join(
@@ -616,9 +622,6 @@ def write_report(result: Result, args: argparse.Namespace) -> None:
     DOC.write_text(
         f"""## Logs: ingest ceiling, VictoriaLogs throughput, log panel queries
 
-Measured {stamp()}. Collector `{result.versions["collector"]}`, VictoriaLogs `{result.versions["victorialogs"]}`
-(read from the running binaries' version flags).
-
 Senders: {ceiling.senders} processes posting pre-encoded OTLP/HTTP protobuf requests of {RECORDS_PER_REQUEST} records
 ({result.bytes_per_line:.0f} bytes per record on the wire, uncompressed, keep-alive) as fast as the collector
 answers; a refused request (memory limiter) is counted and retried after 50 ms. Senders, collector and store share
@@ -627,6 +630,8 @@ the machine's CPUs. Records are shaped like Heron's: resource `service.name`, `h
 85% app services, 10% alert worker parts, 5% loadgen.
 
 ### Ingest: collector ceiling vs collector -> VictoriaLogs
+
+{stamped}
 
 {INGEST_HEADER}
 {_run_row("ceiling: logs pipeline -> `debug` (verbosity basic)", ceiling, ceiling_e2e)}
@@ -653,6 +658,8 @@ Goal: at least {GOAL_LINES_S:,} lines/s sustained into VictoriaLogs with zero lo
 ![logs throughput](../img/bench_logs.png)
 
 ### Log panel queries
+
+{stamped}
 
 Every LogsQL query of the generated dashboards (`heron_stack.dashboards`, log panels and annotations; `$service` at
 its "All" value), sent as Grafana's log panel sends it: `POST /select/logsql/query` over the last

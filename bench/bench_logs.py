@@ -605,6 +605,8 @@ def write_report(result: Result, args: argparse.Namespace) -> None:
     verdict = "meets" if store_e2e >= GOAL_LINES_S and lost == 0 else "misses"
     sender_per_cpu = ceiling.total / ceiling.sender_cpu_s if ceiling.sender_cpu_s else math.nan
     collector_per_cpu = ceiling.total / ceiling.collector_cpu_s if ceiling.collector_cpu_s else math.nan
+    cpus = os.cpu_count() or 1
+    store_us = _us_per_line(store.collector_cpu_s + store.store_cpu_s + store.sender_cpu_s, store.total)
     sets = result.datasets
     stamped = stamp(result.versions)
     header = " | ".join(f"{d.label}: rows | first ms | p50 ms | p95 ms | n" for d in sets)
@@ -614,7 +616,7 @@ def write_report(result: Result, args: argparse.Namespace) -> None:
         + (
             f", loaded through `/insert/jsonline` in {d.load_s:.1f} s ({d.held / d.load_s:,.0f} lines/s)"
             if d.load_s
-            else ""
+            else ", written by the collector during the store run, so all within its last minutes"
         )
         for d in sets
     )
@@ -641,14 +643,17 @@ the machine's CPUs. Records are shaped like Heron's: resource `service.name`, `h
   overlay `--config={DEBUG_OVERLAY}`. The debug exporter passed {exported:,} of the {ceiling.total:,} accepted
   records (`otelcol_exporter_sent_log_records_total`); end to end is accepted lines / (first request -> exporter
   caught up, {ceiling.drained_s:.0f} s). Per CPU-second the collector took {collector_per_cpu:,.0f} lines and the
-  senders produced {sender_per_cpu:,.0f}: the sender alone is {sender_per_cpu / collector_per_cpu:.1f}x faster than the
-  collector, so it is not the limit, but on 2 CPUs it takes its share of them.
+  senders produced {sender_per_cpu:,.0f}: the senders' own ceiling is about {sender_per_cpu * cpus:,.0f} lines/s on
+  these {cpus} CPUs (the collector spends {sender_per_cpu / collector_per_cpu:.1f}x their CPU per line), so they are not
+  the limit, though they take a share of the CPUs.
 - *Store*: the stack's collector config unchanged (batch, `otlp_http/victorialogs` to `/insert/opentelemetry/v1/logs`,
   sending queue, memory limiter). After the send a LogsQL count (`{{deployment.environment.name="{result.env}"}}
   | stats count()`) was polled until it matched (deadline {DRAIN_DEADLINE_S:g} s): **{result.stored:,} of
   {store.total:,} accepted lines stored, {loss}**, countable {result.stored_s - store.send_s:.1f} s after the senders
   stopped. End to end (first request -> last line countable, {result.stored_s:.0f} s):
-  **{store_e2e:,.0f} lines/s**; store / ceiling **{store_e2e / ceiling_e2e:.2f}x** (end to end both).
+  **{store_e2e:,.0f} lines/s**; store / ceiling **{store_e2e / ceiling_e2e:.2f}x** (end to end both). Collector,
+  store and senders together spent {store_us:.1f} µs CPU per stored line, which bounds this machine at about
+  {cpus * 1e6 / store_us:,.0f} lines/s: the {cpus} CPUs, shared by the three, are the limit.
 - Peak RSS (psutil, every 200 ms): store run: VictoriaLogs {p.mib("store", "victorialogs"):.0f} MiB, collector
   {p.mib("store", "collector"):.0f} MiB; ceiling run: collector {p.mib("ceiling", "collector"):.0f} MiB; queries and
   loading below: VictoriaLogs {p.mib("queries", "victorialogs"):.0f} MiB.

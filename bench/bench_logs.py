@@ -280,6 +280,7 @@ class Run:
     sender_cpu_s: float = 0.0
     collector_cpu_s: float = 0.0
     store_cpu_s: float = 0.0
+    load: tuple[float, float] = (0.0, 0.0)  # 1-minute load average at the start and at the end
 
     @property
     def total(self) -> int:
@@ -315,6 +316,7 @@ def send(
             proc.start()
         time.sleep(max(0.0, start - time.time()))
         before = {k: sum(p.cpu_times()[:2]) for k, p in cpu.items()}
+        load0 = os.getloadavg()[0]
         base = downstream()
         tick = start
         while time.time() < stop_at + DRAIN_DEADLINE_S:
@@ -328,6 +330,7 @@ def send(
                 run.drained_s = run.times[-1]
                 break
         after = {k: sum(p.cpu_times()[:2]) for k, p in cpu.items()}
+        run.load = (load0, os.getloadavg()[0])
     finally:
         for proc in procs:
             proc.join(timeout=90)
@@ -653,7 +656,10 @@ the machine's CPUs. Records are shaped like Heron's: resource `service.name`, `h
   stopped. End to end (first request -> last line countable, {result.stored_s:.0f} s):
   **{store_e2e:,.0f} lines/s**; store / ceiling **{store_e2e / ceiling_e2e:.2f}x** (end to end both). Collector,
   store and senders together spent {store_us:.1f} µs CPU per stored line, which bounds this machine at about
-  {cpus * 1e6 / store_us:,.0f} lines/s: the {cpus} CPUs, shared by the three, are the limit.
+  {cpus * 1e6 / store_us:,.0f} lines/s if the three had the {cpus} CPUs to themselves.
+- The machine is shared with other jobs: 1-minute load average {ceiling.load[0]:.1f} -> {ceiling.load[1]:.1f} over the
+  ceiling run and {store.load[0]:.1f} -> {store.load[1]:.1f} over the store run (the bench itself accounts for about
+  {cpus}). The CPU µs per line above hold under such load; the lines/s move with it from run to run.
 - Peak RSS (psutil, every 200 ms): store run: VictoriaLogs {p.mib("store", "victorialogs"):.0f} MiB, collector
   {p.mib("store", "collector"):.0f} MiB; ceiling run: collector {p.mib("ceiling", "collector"):.0f} MiB; queries and
   loading below: VictoriaLogs {p.mib("queries", "victorialogs"):.0f} MiB.

@@ -46,6 +46,15 @@ class Target:
         return {"url": self.url, "host": self.host_header, "server_name": self.server_name, "shown": self.shown}
 
 
+def tcp_reachable(address: str, port: int) -> bool:
+    """Whether something accepts TCP connections at `address`:`port` (one try, one second)."""
+    try:
+        with socket.create_connection((address, port), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
 def system_resolver(host: str) -> list[str]:
     """Every address `host` resolves to."""
     try:
@@ -58,6 +67,10 @@ def system_resolver(host: str) -> list[str]:
 def forbidden_address(address: str) -> str | None:
     """Why `address` must never be a traffic target, or None when it may be."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return forbidden_address(str(ip.ipv4_mapped))  # ::ffff:169.254.169.254 is the metadata address
+    if ip.is_loopback:
+        return None  # ::1 sits in a reserved block, yet is this host; the allow-list decides about it
     if ip in METADATA_ADDRESSES:
         return "a cloud metadata address"
     if ip.is_link_local:
@@ -125,11 +138,17 @@ def _origin_text(origin: tuple[str, str, int]) -> str:
 
 
 def resolve_targets(
-    endpoints: Sequence[str], own_url: str, allow: Sequence[str], resolver: Resolver = system_resolver
+    endpoints: Sequence[str],
+    own_url: str,
+    allow: Sequence[str],
+    resolver: Resolver = system_resolver,
+    reachable: Callable[[str, int], bool] = tcp_reachable,
 ) -> tuple[Target, ...]:
     """Turn request endpoints into vetted targets, refusing anything outside the allow-list.
 
     Paths (`/api/demo/ok`) go to loadgen itself; absolute URLs must belong to `own_url` or an allowed origin.
+    Every address a name resolves to is checked; the traffic is pinned to the first of them that accepts
+    connections (`localhost` may answer on 127.0.0.1 but not on ::1), like a client falling back.
     """
     allowed = {_origin(parse_target(o, "allow")) for o in (own_url, *allow)}
     targets: list[Target] = []
@@ -155,7 +174,8 @@ def resolve_targets(
             reason = forbidden_address(address)
             if reason:
                 raise TargetNotAllowed(f"{host!r} resolves to {address}, {reason}", field=field, value=endpoint[:200])
-        pinned = addresses[0].split("%", 1)[0]
+        plain = [address.split("%", 1)[0] for address in addresses]
+        pinned = plain[0] if len(plain) == 1 else next((a for a in plain if reachable(a, port)), plain[0])
         path = url.request_uri
         name = f"[{host}]" if ":" in host else host
         targets.append(

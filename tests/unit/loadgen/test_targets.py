@@ -98,10 +98,38 @@ def test_refused_targets(endpoint: str, allow: tuple[str, ...], reason: str) -> 
         ("127.0.0.1", False),
         ("10.1.2.3", False),
         ("2001:db8::1", False),
+        ("::1", False),  # loopback, though it sits in a reserved IPv6 block
+        # IPv4-mapped IPv6 is judged as the IPv4 address it carries.
+        ("::ffff:169.254.169.254", True),
+        ("::ffff:100.100.100.200", True),
+        ("::ffff:127.0.0.1", False),
     ],
 )
 def test_forbidden_addresses(address: str, forbidden: bool) -> None:
     assert (forbidden_address(address) is not None) is forbidden
+
+
+def test_a_name_with_several_addresses_is_pinned_to_one_that_answers() -> None:
+    """`localhost` resolves to ::1 and 127.0.0.1; a server listening on IPv4 only is still reached."""
+    probed: list[tuple[str, int]] = []
+
+    def reachable(address: str, port: int) -> bool:
+        probed.append((address, port))
+        return address == "127.0.0.1"
+
+    both = {"localhost": ["::1", "127.0.0.1"]}
+    (target,) = resolve_targets(
+        ["http://localhost:9000/x"], OWN, ("http://localhost:9000",), both.__getitem__, reachable
+    )
+    assert target.url == "http://127.0.0.1:9000/x"
+    assert target.host_header == "localhost:9000"
+    assert probed == [("::1", 9000), ("127.0.0.1", 9000)]
+
+
+def test_every_address_of_a_name_is_checked_even_the_ones_not_connected_to() -> None:
+    mixed = {"api.test": ["10.0.0.5", "::ffff:169.254.169.254"]}
+    with pytest.raises(TargetNotAllowed, match="metadata"):
+        resolve_targets(["http://api.test:8000/"], OWN, ("http://api.test:8000",), mixed.__getitem__, lambda a, p: True)
 
 
 URLISH = st.text(alphabet=st.sampled_from(list("htps:/\\@#?.%[]0123456789abcdefgilnorstvx:-_ \t\r\n")), max_size=60)

@@ -15,6 +15,8 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -317,6 +319,12 @@ def registry(config: StackConfig) -> dict[str, Component]:
 def ensure_all(
     config: StackConfig, names: Sequence[str] | None = None, progress: Progress = _stderr
 ) -> dict[str, Path]:
-    """Install or build every named component (all by default) and return their paths."""
+    """Install or build every named component (all by default) and return their paths.
+
+    The builds run side by side: one Go build leaves cores idle while it downloads modules and links.
+    """
     parts = registry(config)
-    return {name: parts[name].ensure(progress) for name in (names or list(parts))}
+    wanted = list(names or parts)
+    with ThreadPoolExecutor(max_workers=len(wanted) or 1, thread_name_prefix="heron-build") as pool:
+        futures = {name: pool.submit(parts[name].ensure, progress) for name in wanted}
+        return {name: future.result() for name, future in futures.items()}

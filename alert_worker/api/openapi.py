@@ -62,6 +62,20 @@ _RULE_FIELDS = {
     "annotations": _LABELS,
 }
 
+_SILENCE_FIELDS: dict[str, Any] = {
+    "matchers": {
+        "type": "array",
+        "minItems": 1,
+        "items": {"type": "string", "minLength": 1},
+        "examples": [['host_name="web-1"']],
+    },
+    "starts_at": {"type": "number", "minimum": 0, "description": "UNIX seconds (default now)"},
+    "ends_at": {"type": "number", "minimum": 0, "description": "UNIX seconds"},
+    "duration": {"type": "string", "examples": ["2h"]},
+    "created_by": {"type": "string"},
+    "comment": {"type": "string", "minLength": 1},
+}
+
 _SCHEMAS: dict[str, Any] = {
     "Error": {
         "type": "object",
@@ -81,21 +95,17 @@ _SCHEMAS: dict[str, Any] = {
     },
     "Silence": {
         "type": "object",
+        "additionalProperties": False,
         "required": ["matchers", "comment"],
-        "properties": {
-            "matchers": {
-                "type": "array",
-                "minItems": 1,
-                "items": {"type": "string", "minLength": 1},
-                "examples": [['host_name="web-1"']],
-            },
-            "starts_at": {"type": "number", "minimum": 0, "description": "UNIX seconds (default now)"},
-            "ends_at": {"type": "number", "minimum": 0, "description": "UNIX seconds"},
-            "duration": {"type": "string", "examples": ["2h"]},
-            "created_by": {"type": "string"},
-            "comment": {"type": "string", "minLength": 1},
-        },
+        "properties": _SILENCE_FIELDS,
         "oneOf": [{"required": ["duration"]}, {"required": ["ends_at"]}],
+    },
+    "SilenceChange": {
+        "description": "The fields to change; the others keep their values",
+        "type": "object",
+        "additionalProperties": False,
+        "properties": _SILENCE_FIELDS,
+        "not": {"required": ["duration", "ends_at"]},
     },
 }
 
@@ -152,7 +162,7 @@ _PATHS: dict[str, Any] = {
     "/api/silences/{silence_id}": {
         "get": {**_op("One silence", params=_PATH_ID, errors=("404",)), "operationId": "getSilence"},
         "put": {
-            **_op("Change a silence", body="Silence", params=_PATH_ID, errors=("404",)),
+            **_op("Change a silence", body="SilenceChange", params=_PATH_ID, errors=("404",)),
             "operationId": "changeSilence",
         },
         "delete": {

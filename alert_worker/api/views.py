@@ -195,8 +195,14 @@ def list_silences() -> Any:
     return jsonify(silences=[{**s.to_dict(), "state": s.state(now)} for s in _ctx().store.list_silences()])
 
 
+_SILENCE_FIELDS = {"matchers", "starts_at", "ends_at", "duration", "created_by", "comment"}
+
+
 def _silence_shape(body: dict[str, Any]) -> tuple[str, str] | None:
     """The field and the problem when the body's fields have the wrong types or combine wrongly."""
+    unknown = sorted(set(body) - _SILENCE_FIELDS)
+    if unknown:
+        return unknown[0], f"unknown field; allowed: {', '.join(sorted(_SILENCE_FIELDS))}"
     if "duration" in body and "ends_at" in body:
         return "duration", "give either duration or ends_at, not both"
     for field in ("starts_at", "ends_at"):

@@ -30,7 +30,7 @@ def normalize_rule(body: Any) -> dict[str, Any]:
     """A Prometheus-style rule dict from an API body (`condition` shorthand compiles to expr/for)."""
     if not isinstance(body, dict):
         raise RuleInputError("body", "expected a JSON object with alert and expr (or condition)")
-    unknown = sorted(set(body) - _FIELDS - {"author"})
+    unknown = sorted(set(body) - _FIELDS)  # who made a change comes from the token, never from the body
     if unknown:
         raise RuleInputError(unknown[0], f"unknown field; allowed: {', '.join(sorted(_FIELDS))}")
     for key in ("alert", "expr", "condition", "for", "keep_firing_for"):

@@ -59,7 +59,6 @@ def test_collector_has_every_component_the_pipeline_needs() -> None:
         "batch",
         "memory_limiter",
         "resource",
-        "resource_detection",
         "prometheus_remote_write",
         "otlp_http",
         "debug",

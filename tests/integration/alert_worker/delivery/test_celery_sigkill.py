@@ -112,11 +112,14 @@ def test_sigkilled_celery_worker_delivers_every_notification_exactly_once(ns, tm
         lost: list[tuple[float, str]] = []  # (when, key) of each message a whole-worker kill interrupted
         worker_killed = threading.Event()
 
+        attempts: list[tuple[float, str]] = []  # (when, key) of every send attempt the stand-in saw
+
         def interrupt() -> None:
+            [key] = set(keys_in([tg.holding.decode()], ns))
+            attempts.append((time.time(), key))
             # Every third request: kill while the stand-in holds the message, before it is accepted.
             if next(held) % 3 == 0 and len(kills) < len(KILLS):
                 what = KILLS[len(kills)]
-                [key] = set(keys_in([tg.holding.decode()], ns))
                 worker.kill(what)
                 kills.append(what)
                 if what == "worker":
@@ -146,7 +149,11 @@ def test_sigkilled_celery_worker_delivers_every_notification_exactly_once(ns, tm
     assert tg.dropped_by_client >= len(KILLS)  # every kill hit a message in flight
     assert sorted(counts) == [j.idempotency_key for j in jobs]
     assert set(counts.values()) == {1}, {k: v for k, v in counts.items() if v != 1}
-    arrived = {key: a.at for a in tg.accepted for key in keys_in([a.text], ns)}
-    late = {key: round(arrived[key] - killed_at, 1) for killed_at, key in lost if arrived[key] - killed_at > 30}
+    # A message a killed worker held is tried again within 30 s (it may meet the next kill, and go again).
+    retried = {
+        (killed_at, key): min(at for at, k in attempts if k == key and at > killed_at) - killed_at
+        for killed_at, key in lost
+    }
     assert len(lost) == KILLS.count("worker")
-    assert not late, f"messages of killed workers redelivered later than 30 s after the kill: {late}"
+    late = {key: round(wait, 1) for (_, key), wait in retried.items() if wait > 30}
+    assert not late, f"messages of killed workers tried again later than 30 s after the kill: {late}"

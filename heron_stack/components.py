@@ -30,6 +30,7 @@ Progress = Callable[[str], None]
 COLLECTOR_BINARY = "heron-otelcol"
 VICTORIALOGS_BINARY = "victoria-logs"
 BUILDINFO_VERSION = "github.com/VictoriaMetrics/VictoriaMetrics/lib/buildinfo.Version"
+PROMETHEUS_VERSION_VARS = "github.com/prometheus/common/version"
 GO_FIX = "Install Go 1.25 or newer (the Go toolchain from your distribution's backports or the official downloads)"
 
 
@@ -253,11 +254,21 @@ class GoInstallComponent(GoComponent):
     """A binary that `go install MODULE@VERSION` builds as it is, pinned in `build/versions.yaml`."""
 
     def __init__(
-        self, name: str, binary: str, project_dir: Path, cache_root: Path, version_argv: Sequence[str]
+        self,
+        name: str,
+        binary: str,
+        project_dir: Path,
+        cache_root: Path,
+        version_argv: Sequence[str],
+        *,
+        pin_name: str | None = None,
     ) -> None:
         pins = project_dir / "build" / "versions.yaml"
-        self.pin = PinnedModule.read(pins, name)
-        super().__init__(name, binary, self.pin.version.lstrip("v"), [pins], cache_root, [binary], version_argv)
+        self.pin = PinnedModule.read(pins, pin_name or name)
+        super().__init__(name, binary, self.pin.version.lstrip("v"), [], cache_root, [binary], version_argv)
+        # Keyed by this component's own pin, so editing another entry of the file rebuilds nothing.
+        pin_hash = hashlib.sha256(f"{self.pin.module}@{self.pin.version}".encode()).hexdigest()[:12]
+        self.cache_dir = cache_root / name / f"{self.version}-{pin_hash}"
 
     def _build(self, log: Path, progress: Progress) -> None:
         env = {**os.environ, "GOBIN": str(self.cache_dir), "GOFLAGS": "-mod=mod"}
@@ -292,7 +303,50 @@ class PinnedModule:
 
     @property
     def image_ref(self) -> str:
-        return f"{self.image}:{self.version}"
+        return f"{self.image}:{self.release}"
+
+    @property
+    def release(self) -> str:
+        """The release the module version stands for (Prometheus' module v0.316.0 is v3.16.0)."""
+        if self.module == "github.com/prometheus/prometheus":
+            _zero, minor, patch = self.version.lstrip("v").split(".")
+            return f"v{int(minor) // 100}.{int(minor) % 100}.{patch}"
+        return self.version
+
+
+class PrometheusModuleComponent(GoInstallComponent):
+    """Prometheus and promtool built from Prometheus' Go module, stamped with their release version.
+
+    The module carries no web UI assets, so this build answers the API and not `/graph`.
+    """
+
+    def __init__(self, name: str, binary: str, project_dir: Path, cache_root: Path) -> None:
+        super().__init__(name, binary, project_dir, cache_root, ["--version"], pin_name="prometheus")
+        # One `go install` builds both binaries into one directory, under one lock.
+        self.cache_dir = cache_root / "prometheus3" / self.cache_dir.name
+
+    def _build(self, log: Path, progress: Progress) -> None:
+        env = {**os.environ, "GOBIN": str(self.cache_dir), "GOFLAGS": "-mod=mod"}
+        release = self.pin.release.lstrip("v")
+        stamp = " ".join(
+            f"-X {PROMETHEUS_VERSION_VARS}.{var}={value}"
+            for var, value in (
+                ("Version", release),
+                ("Branch", "HEAD"),
+                ("Revision", self.pin.version),
+                ("BuildUser", "heron"),
+            )
+        )
+        packages = [f"{self.pin.module}/cmd/{cmd}@{self.pin.version}" for cmd in ("prometheus", "promtool")]
+        _run_logged(
+            ["go", "install", f"-ldflags={stamp}", *packages],
+            cwd=self.cache_dir,
+            env=env,
+            log=log,
+            step="go install",
+            name=self.name,
+            progress=progress,
+        )
 
 
 def victorialogs_component(project_dir: Path, cache_root: Path) -> GoInstallComponent:
@@ -311,8 +365,15 @@ def registry(config: StackConfig) -> dict[str, Component]:
         "victorialogs": victorialogs_component(config.project_dir, cache),
         "prometheus": DebianComponent("prometheus", "prometheus", "prometheus", ["--version"]),
         "promtool": DebianComponent("promtool", "promtool", "prometheus", ["--version"]),
+        # Built only when asked for (the tests): it adds minutes to a first build and has no UI.
+        "prometheus3": PrometheusModuleComponent("prometheus3", "prometheus", config.project_dir, cache),
+        "promtool3": PrometheusModuleComponent("promtool3", "promtool", config.project_dir, cache),
         "redis": DebianComponent("redis", "redis-server", "redis-server", ["--version"]),
     }
+
+
+ON_DEMAND = frozenset({"prometheus3", "promtool3"})
+"""Components built only when named: the first `make up` must not wait for them."""
 
 
 def ensure_all(
@@ -323,7 +384,7 @@ def ensure_all(
     The builds run side by side: one Go build leaves cores idle while it downloads modules and links.
     """
     parts = registry(config)
-    wanted = list(names or parts)
+    wanted = list(names or [name for name in parts if name not in ON_DEMAND])
     with ThreadPoolExecutor(max_workers=len(wanted) or 1, thread_name_prefix="heron-build") as pool:
         futures = {name: pool.submit(parts[name].ensure, progress) for name in wanted}
         return {name: future.result() for name, future in futures.items()}

@@ -26,6 +26,8 @@ class StackConfig:
     ports: Mapping[str, int]
     otlp_token: str | None = field(default=None, repr=False)
     ready_timeout: float = 60.0
+    prometheus: str = "debian"
+    """`debian` (the package, with UI) or `v3` (built from Prometheus' module, as compose ships it)."""
 
     def port(self, name: str) -> int:
         return self.ports[name]
@@ -93,6 +95,16 @@ def _timeout(env: Mapping[str, str]) -> float:
     return value
 
 
+PROMETHEUS_CHOICES = ("debian", "v3")
+
+
+def _prometheus(env: Mapping[str, str]) -> str:
+    raw = env.get(ev.HERON_PROMETHEUS) or "debian"
+    if raw not in PROMETHEUS_CHOICES:
+        raise ConfigError(ev.HERON_PROMETHEUS, raw, " or ".join(PROMETHEUS_CHOICES))
+    return raw
+
+
 def resolve(
     env: Mapping[str, str] | None = None,
     *,
@@ -119,4 +131,5 @@ def resolve(
         ports=resolved,
         otlp_token=_token(env),
         ready_timeout=_timeout(env),
+        prometheus=_prometheus(env),
     )

@@ -23,6 +23,10 @@ HERON_OTLP_TOKEN_FILE = "HERON_OTLP_TOKEN_FILE"
 HERON_READY_TIMEOUT = "HERON_READY_TIMEOUT"
 """Seconds each service may take to become ready. Default 60."""
 
+HERON_PROMETHEUS = "HERON_PROMETHEUS"
+"""Which Prometheus `heron up` runs: `debian` (default; Debian's package, with the web UI) or `v3` (built
+from Prometheus' Go module at the version compose ships; API only, no UI; the tests run this one)."""
+
 HERON_VICTORIALOGS_RETENTION = "HERON_VICTORIALOGS_RETENTION"
 """How long VictoriaLogs keeps logs: a number and a unit (h, d, w, y), e.g. `7d`, `12w`. Default `7d`."""
 

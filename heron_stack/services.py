@@ -42,8 +42,12 @@ COMPONENTS = {"redis": "redis", "prometheus": "prometheus", "victorialogs": "vic
 """Service -> the component (binary) it needs; Heron's services run on this Python."""
 
 
-def components_for(names: Sequence[str]) -> list[str]:
-    return [COMPONENTS[name] for name in names if name in COMPONENTS]
+def components_for(names: Sequence[str], config: StackConfig | None = None) -> list[str]:
+    """The components the named services need; Prometheus is Debian's or the v3 module build (HERON_PROMETHEUS)."""
+    v3 = config is not None and config.prometheus == "v3"
+    return [
+        ("prometheus3" if v3 and name == "prometheus" else COMPONENTS[name]) for name in names if name in COMPONENTS
+    ]
 
 
 AUTH_OVERLAY = (
@@ -222,6 +226,8 @@ def build_specs(config: StackConfig, binaries: Mapping[str, Path]) -> dict[str, 
             ports=[_port(config, "redis")],
             prepare=lambda: data.mkdir(parents=True, exist_ok=True),
         )
+    if config.prometheus == "v3" and "prometheus3" in binaries:
+        binaries = {**binaries, "prometheus": binaries["prometheus3"]}
     if "prometheus" in binaries:
         rendered = state / "prometheus" / "prometheus.yml"
         specs["prometheus"] = ServiceSpec(

@@ -30,7 +30,7 @@ class Stack:
     def specs(self, names: Sequence[str] | None = None) -> dict[str, ServiceSpec]:
         """Specs of the named services (all by default), installing or building their components first."""
         wanted = [n for n in services.START_ORDER if names is None or n in names]
-        needed = [c for c in services.components_for(wanted) if c not in self._binaries]
+        needed = [c for c in services.components_for(wanted, self.config) if c not in self._binaries]
         self._binaries.update(components.ensure_all(self.config, needed, self._progress))
         every = services.build_specs(self.config, self._binaries)
         return {name: spec for name, spec in every.items() if name in wanted}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +40,11 @@ def test_grafana_gets_the_victorialogs_plugin(compose: dict[str, Any]) -> None:
     assert env["HERON_VICTORIALOGS_URL"] == "http://victorialogs:9428"
 
 
-def test_prometheus_is_v3_with_remote_write_receiver(compose: dict[str, Any]) -> None:
+def test_prometheus_is_the_v3_release_the_tests_build_with_remote_write_receiver(compose: dict[str, Any]) -> None:
+    pin = PinnedModule.read(PROJECT_DIR / "build" / "versions.yaml", "prometheus")
     prom = compose["services"]["prometheus"]
-    assert re.fullmatch(r"prom/prometheus:v3\.\d+\.\d+", prom["image"])
+    assert pin.release == "v3.16.0"  # module v0.316.0
+    assert prom["image"] == pin.image_ref
     assert "--web.enable-remote-write-receiver" in prom["command"]
 
 

@@ -97,7 +97,8 @@ class BenchStack:
         ports = dict(zip(names, free_ports(len(names)), strict=True))
         env = clean_env()
         self.env = env
-        self.config = stack_config.resolve(env, state_dir=self.dir / "state", ports=ports)
+        # Benchmarks measure the Prometheus compose ships: v3, built from its module.
+        self.config = stack_config.resolve({**env, "HERON_PROMETHEUS": "v3"}, state_dir=self.dir / "state", ports=ports)
         self.stack = Stack(self.config, progress=lambda line: print(line, file=sys.stderr, flush=True))
         self._services = list(services)
         self.http = httpx.Client(timeout=10.0)

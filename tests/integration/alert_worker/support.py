@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
 import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,6 +13,8 @@ import httpx
 import redis
 import yaml
 
+from heron_stack import components
+from heron_stack import config as stack_config
 from tests.fixtures.stack import free_port
 from tests.helpers import wait_for
 
@@ -52,12 +53,19 @@ class MetricsTarget:
         self.server.server_close()
 
 
-class PrivatePrometheus:
-    """Debian's Prometheus with its own rule files, scraping one target every second."""
+def prometheus_binary(flavour: str = "v3") -> str:
+    """The Prometheus compose ships (`v3`, built from its module) or the one `make up` runs (`debian`)."""
+    name = "prometheus3" if flavour == "v3" else "prometheus"
+    return str(components.registry(stack_config.resolve({}))[name].ensure())
 
-    def __init__(self, workdir: Path, rule_file: Path, target_port: int, eval_interval: str) -> None:
-        binary = shutil.which("prometheus")
-        assert binary, "prometheus binary not on PATH"
+
+class PrivatePrometheus:
+    """A Prometheus of its own (v3 unless told otherwise) with its rule files, scraping one target every second."""
+
+    def __init__(
+        self, workdir: Path, rule_file: Path, target_port: int, eval_interval: str, flavour: str = "v3"
+    ) -> None:
+        binary = prometheus_binary(flavour)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = {

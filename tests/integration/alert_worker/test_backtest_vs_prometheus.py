@@ -50,12 +50,14 @@ def _episodes_from_alerts(series: list[dict], step: float) -> list[tuple[float, 
     return sorted(out)
 
 
-def test_backtest_agrees_with_prometheus_on_the_same_data(tmp_path: Path) -> None:
+@pytest.mark.parametrize("flavour", ["v3", "debian"])
+def test_backtest_agrees_with_prometheus_on_the_same_data(tmp_path: Path, flavour: str) -> None:
+    """On the Prometheus compose ships (v3) and the one `make up` runs (Debian's)."""
     rule_file = tmp_path / "backtest.rules.yml"
     rule_file.write_text(RULES)
     target = MetricsTarget()
     target.set("bt_value", 0.0)
-    prometheus = PrivatePrometheus(tmp_path, rule_file, target.port, "2s")
+    prometheus = PrivatePrometheus(tmp_path, rule_file, target.port, "2s", flavour)
     try:
         began = time.time()
 

@@ -59,12 +59,14 @@ def _prom_phase(url: str) -> float | None:
     return stamp + float(f"0.{frac or 0}")
 
 
-def test_firing_and_resolving_times_agree_with_prometheus(tmp_path, stack: StackHandle):
+@pytest.mark.parametrize("flavour", ["v3", "debian"])
+def test_firing_and_resolving_times_agree_with_prometheus(tmp_path, stack: StackHandle, flavour: str):
+    """On the Prometheus compose ships (v3) and the one `make up` runs (Debian's)."""
     rule_file = tmp_path / "diff.rules.yml"
     rule_file.write_text(RULES)
     target = MetricsTarget()
     target.set('heron_diff_value{host_name="diff-1"}', 0)
-    prom = PrivatePrometheus(tmp_path, rule_file, target.port, "2s")
+    prom = PrivatePrometheus(tmp_path, rule_file, target.port, "2s", flavour)
     source = PrometheusSource(prom.url)
     stop = threading.Event()
     try:

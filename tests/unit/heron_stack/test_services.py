@@ -24,7 +24,7 @@ def test_prometheus_config_is_rendered_with_local_targets_and_absolute_rule_path
     targets = {job["job_name"]: job["static_configs"][0]["targets"] for job in data["scrape_configs"]}
     assert targets["otel-collector"] == ["127.0.0.1:18888"]
     assert targets["prometheus"] == ["127.0.0.1:19090"]
-    assert data["rule_files"] == [str(PROJECT_DIR / "prometheus" / "rules" / "*.yml")]
+    assert data["rule_files"] == [str(PROJECT_DIR / "prometheus" / "recording" / "*.yml")]
     assert data["storage"]["tsdb"]["out_of_order_time_window"] == "30m"
 
 

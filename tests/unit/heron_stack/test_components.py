@@ -8,9 +8,18 @@ from pathlib import Path
 import pytest
 import yaml
 
-from heron_stack.components import CollectorComponent, DebianComponent, victorialogs_component
-from heron_stack.config import PROJECT_DIR
+from heron_stack.components import (
+    CollectorComponent,
+    DebianComponent,
+    GoInstallComponent,
+    PrometheusModuleComponent,
+    ensure_all,
+    registry,
+    victorialogs_component,
+)
+from heron_stack.config import PROJECT_DIR, resolve
 from heron_stack.exceptions import ComponentMissing
+from heron_stack.services import components_for
 
 
 def _fake_binary(directory: Path, name: str, output: str) -> Path:
@@ -82,3 +91,40 @@ def test_a_cached_binary_reports_the_version_it_prints(tmp_path: Path) -> None:
     component.cache_dir.mkdir(parents=True)
     _fake_binary(component.cache_dir, "victoria-logs", "victoria-logs-v9.8.7")
     assert component.locate().version == "9.8.7"
+
+
+def test_prometheus_3_is_built_from_its_module_and_named_by_its_release(tmp_path: Path) -> None:
+    config = resolve({}, state_dir=tmp_path, project_dir=PROJECT_DIR)
+    parts = registry(config)
+    server, tool = parts["prometheus3"], parts["promtool3"]
+    assert isinstance(server, PrometheusModuleComponent)
+    assert isinstance(tool, PrometheusModuleComponent)
+    assert server.pin.module == "github.com/prometheus/prometheus"
+    assert server.pin.release == "v3." + str(int(server.pin.version.split(".")[1]) % 100) + ".0"
+    assert server.cache_dir == tool.cache_dir  # one `go install` builds both
+
+
+def test_the_first_make_up_does_not_build_prometheus_3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    built: list[str] = []
+
+    def fake_ensure(self: object, progress: object = None) -> Path:
+        built.append(self.name)
+        return tmp_path / self.name
+
+    for cls in (
+        CollectorComponent,
+        DebianComponent,
+        PrometheusModuleComponent,
+        type(victorialogs_component(PROJECT_DIR, tmp_path)),
+    ):
+        monkeypatch.setattr(cls, "ensure", fake_ensure)
+    ensure_all(resolve({}, state_dir=tmp_path, project_dir=PROJECT_DIR))
+    assert "prometheus3" not in built
+    assert {"collector", "victorialogs", "prometheus", "redis"} <= set(built)
+
+
+def test_heron_prometheus_v3_runs_the_module_build(tmp_path: Path) -> None:
+    v3 = resolve({"HERON_PROMETHEUS": "v3"}, state_dir=tmp_path, project_dir=PROJECT_DIR)
+    assert components_for(["prometheus", "redis"], v3) == ["prometheus3", "redis"]
+    debian = resolve({}, state_dir=tmp_path, project_dir=PROJECT_DIR)
+    assert components_for(["prometheus", "redis"], debian) == ["prometheus", "redis"]

@@ -36,6 +36,7 @@ def test_environment_overrides_defaults_and_arguments_override_environment(tmp_p
         ({"HERON_VICTORIALOGS_PORT": "4317"}, "HERON_VICTORIALOGS_PORT", "already used by otlp_grpc"),
         ({"HERON_BIND_HOST": "my host"}, "HERON_BIND_HOST", "an IP address"),
         ({"HERON_READY_TIMEOUT": "-1"}, "HERON_READY_TIMEOUT", "greater than 0"),
+        ({"HERON_PROMETHEUS": "3"}, "HERON_PROMETHEUS", "debian or v3"),
     ],
 )
 def test_bad_values_name_the_variable_the_value_and_what_is_allowed(

@@ -15,7 +15,12 @@ _OPERATORS = (":-", ":?", ":+", "-", "?", "+")
 
 
 class InterpolationError(ValueError):
-    """A required variable is missing, or the text is not valid interpolation syntax."""
+    """A required variable is missing, or the text is not valid interpolation syntax; `path` says where."""
+
+    def __init__(self, message: str, path: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
 
 
 @dataclass
@@ -78,14 +83,17 @@ class Interpolator:
             return self.placeholder
         raise InterpolationError(f"required variable {name} is missing a value: {self.text(argument)}")
 
-    def document(self, node: Any) -> Any:
+    def document(self, node: Any, path: tuple[str, ...] = ()) -> Any:
         """Interpolate every string value (not keys) of a parsed YAML document."""
         if isinstance(node, str):
-            return self.text(node)
+            try:
+                return self.text(node)
+            except InterpolationError as exc:
+                raise InterpolationError(exc.message, path) from None
         if isinstance(node, dict):
-            return {key: self.document(value) for key, value in node.items()}
+            return {key: self.document(value, (*path, str(key))) for key, value in node.items()}
         if isinstance(node, list):
-            return [self.document(item) for item in node]
+            return [self.document(item, (*path, f"[{i}]")) for i, item in enumerate(node)]
         return node
 
 

@@ -21,7 +21,10 @@ def validate_document(raw: dict[str, Any], project_dir: Path, env: Mapping[str, 
     try:
         document = Interpolator(env or {}, PLACEHOLDER).document(raw)
     except InterpolationError as exc:
-        return [Problem("", "(interpolation)", str(exc))]
+        path = list(exc.path)
+        service = path[1] if len(path) > 2 and path[0] == "services" else ""
+        field = ".".join(path[2:] if service else path).replace(".[", "[")
+        return [Problem(service, field or "(document)", exc.message)]
     problems = schema_problems(document)
     if not problems:  # the rules read the structure the schema guarantees
         problems = all_problems(document, project_dir)

@@ -207,3 +207,11 @@ def test_the_auth_overlay_must_give_heron_s_services_the_token(tmp_path: Path) -
 
     problems = _drift(SCENARIOS[1], tmp_path, forget_loadgen)
     assert [(p.service, p.field) for p in problems] == [("loadgen", "environment.OTEL_EXPORTER_OTLP_HEADERS")]
+
+
+def test_the_command_line_check_passes_on_the_real_files(capsys: pytest.CaptureFixture[str]) -> None:
+    from heron_stack.composecheck.__main__ import main
+
+    assert main([]) == 0
+    assert main(["HERON_OTLP_TOKEN=t", "HERON_VICTORIALOGS_RETENTION=2w"]) == 0
+    assert "0 problem(s)" in capsys.readouterr().err

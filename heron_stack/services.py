@@ -17,6 +17,13 @@ from heron_stack import environment_variables as ev
 from heron_stack.config import StackConfig
 from heron_stack.exceptions import ConfigError
 from heron_stack.runner import Port, ReadyCheck, ServiceSpec
+from heron_stack.stack_table import (
+    ALERT_COMMANDS,
+    COLLECTOR_CONFIG,
+    PROMETHEUS_FLAGS,
+    REDIS_PERSISTENCE,
+    VICTORIALOGS_RETENTION_DEFAULT,
+)
 from heron_stack.supervise import START_MARKER
 
 INFRASTRUCTURE = ("redis", "prometheus", "victorialogs", "collector")
@@ -142,7 +149,7 @@ HOURS_PER_UNIT = {"h": 1, "d": 24, "w": 24 * 7, "y": 24 * 365}
 
 def victorialogs_retention(environ: Mapping[str, str]) -> str:
     """HERON_VICTORIALOGS_RETENTION, checked: VictoriaLogs keeps at least one day."""
-    raw = environ.get(ev.HERON_VICTORIALOGS_RETENTION) or "7d"
+    raw = environ.get(ev.HERON_VICTORIALOGS_RETENTION) or VICTORIALOGS_RETENTION_DEFAULT
     match = RETENTION.fullmatch(raw.strip())
     if match is None or int(match.group(1)) * HOURS_PER_UNIT[match.group(2)] < 24:
         allowed = "a whole number and a unit h, d, w or y, at least one day (e.g. 24h, 7d, 12w, 1y; default 7d)"
@@ -188,14 +195,19 @@ def collector_env(config: StackConfig, environ: Mapping[str, str] | None = None)
 
 
 def collector_argv(binary: Path, config: StackConfig) -> list[str]:
-    argv = [str(binary), f"--config={config.project_dir / 'otel-collector.yaml'}"]
+    argv = [str(binary), f"--config={config.project_dir / COLLECTOR_CONFIG}"]
     if config.otlp_token:
         argv += [f"--config={overlay}" for overlay in AUTH_OVERLAY]
     return argv
 
 
-def build_specs(config: StackConfig, binaries: Mapping[str, Path]) -> dict[str, ServiceSpec]:
-    """Service specs for every component whose binary is available, keyed by service name."""
+def build_specs(
+    config: StackConfig, binaries: Mapping[str, Path], environ: Mapping[str, str] | None = None
+) -> dict[str, ServiceSpec]:
+    """Service specs for every component whose binary is available, keyed by service name.
+
+    `environ` (default: this process's environment) supplies the settings read from the environment."""
+    environ = os.environ if environ is None else environ
     state = config.state_dir
     specs: dict[str, ServiceSpec] = {}
     if "redis" in binaries:
@@ -210,12 +222,7 @@ def build_specs(config: StackConfig, binaries: Mapping[str, Path]) -> dict[str, 
                 str(config.port("redis")),
                 "--dir",
                 str(data),
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "everysec",
-                "--save",
-                "60 1",
+                *REDIS_PERSISTENCE,
                 "--daemonize",
                 "no",
                 "--loglevel",
@@ -237,9 +244,7 @@ def build_specs(config: StackConfig, binaries: Mapping[str, Path]) -> dict[str, 
                 f"--config.file={rendered}",
                 f"--storage.tsdb.path={state / 'prometheus' / 'data'}",
                 f"--web.listen-address={config.addr('prometheus')}",
-                "--web.enable-remote-write-receiver",
-                "--web.enable-lifecycle",
-                "--storage.tsdb.retention.time=15d",
+                *PROMETHEUS_FLAGS,
                 "--log.level=warn",
             ],
             ready=http_ready(f"{config.url('prometheus')}/-/ready"),
@@ -248,7 +253,7 @@ def build_specs(config: StackConfig, binaries: Mapping[str, Path]) -> dict[str, 
             prepare=lambda: render_prometheus_config(config, rendered),
         )
     if "victorialogs" in binaries:
-        specs["victorialogs"] = victorialogs_spec(config, binaries["victorialogs"])
+        specs["victorialogs"] = victorialogs_spec(config, binaries["victorialogs"], environ)
     if "collector" in binaries:
         specs["collector"] = ServiceSpec(
             name="collector",
@@ -260,9 +265,9 @@ def build_specs(config: StackConfig, binaries: Mapping[str, Path]) -> dict[str, 
                 "collector_health": config.url("collector_health"),
             },
             ports=[_port(config, n) for n in ("otlp_grpc", "otlp_http", "collector_health", "collector_telemetry")],
-            env=collector_env(config),
+            env=collector_env(config, environ),
         )
-    specs.update(heron_specs(config))
+    specs.update(heron_specs(config, environ))
     return {name: specs[name] for name in START_ORDER if name in specs}
 
 
@@ -361,7 +366,7 @@ def alert_specs(
     return {
         "alert-api": ServiceSpec(
             name="alert-api",
-            argv=[*command, "api"],
+            argv=[*command, *ALERT_COMMANDS["alert-api"]],
             ready=http_ready(f"{config.url('alert_api')}/api/health"),
             urls={"alerts_api": config.url("alert_api")},
             ports=[Port(config.host, config.port("alert_api"), ev.PORT_VARIABLES["alert_api"][0])],
@@ -372,23 +377,22 @@ def alert_specs(
                 else None
             ),
         ),
-        # Evaluation and delivery in separate pools: a notification backlog never takes the processes
-        # that evaluate rules.
+        # Evaluation and delivery in separate pools (stack_table.ALERT_COMMANDS).
         "alert-worker": ServiceSpec(
             name="alert-worker",
-            argv=[*command, "worker", "--role", "evaluate", "--concurrency", "2"],
+            argv=[*command, *ALERT_COMMANDS["alert-worker"]],
             ready=log_contains(logs / "alert-worker.log", " ready."),
             env={**env, "OTEL_SERVICE_NAME": "heron-alert-worker"},
         ),
         "alert-sender": ServiceSpec(
             name="alert-sender",
-            argv=[*command, "worker", "--role", "deliver", "--concurrency", "4"],
+            argv=[*command, *ALERT_COMMANDS["alert-sender"]],
             ready=log_contains(logs / "alert-sender.log", " ready."),
             env={**env, "OTEL_SERVICE_NAME": "heron-alert-sender"},
         ),
         "alert-beat": ServiceSpec(
             name="alert-beat",
-            argv=[*command, "beat"],
+            argv=[*command, *ALERT_COMMANDS["alert-beat"]],
             ready=log_contains(logs / "alert-beat.log", "beat: Starting"),
             env={**env, "OTEL_SERVICE_NAME": "heron-alert-beat"},
         ),

@@ -1,0 +1,199 @@
+"""Facts `heron up` (services.py) and docker-compose.yml share, each written once.
+
+services.py builds its argv from the constants below; `heron_stack.composecheck.drift` compares
+docker-compose.yml with the specs services.py builds, service by service, through `SHARED`: image tags,
+command flags, published ports and environment. Everything the two may do differently is listed in a
+service's `differences` with the reason, so an undocumented difference fails the tests by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+PROMETHEUS_FLAGS = (
+    "--web.enable-remote-write-receiver",
+    "--web.enable-lifecycle",
+    "--storage.tsdb.retention.time=15d",
+)
+"""Remote write in (the collector's exporter), reload over HTTP, and how long samples are kept."""
+
+REDIS_PERSISTENCE = ("--appendonly", "yes", "--appendfsync", "everysec", "--save", "60 1")
+"""Alert state survives a restart: append-only file synced every second, plus a snapshot a minute."""
+
+VICTORIALOGS_RETENTION_DEFAULT = "7d"
+"""HERON_VICTORIALOGS_RETENTION when unset (compose: `${HERON_VICTORIALOGS_RETENTION:-7d}`)."""
+
+COLLECTOR_CONFIG = "otel-collector.yaml"
+"""The collector's configuration, relative to the project directory (compose mounts the same file)."""
+
+ALERT_COMMANDS: Mapping[str, tuple[str, ...]] = {
+    "alert-api": ("api",),
+    # Evaluation and delivery in separate pools: a notification backlog never takes the processes
+    # that evaluate rules.
+    "alert-worker": ("worker", "--role", "evaluate", "--concurrency", "2"),
+    "alert-sender": ("worker", "--role", "deliver", "--concurrency", "4"),
+    "alert-beat": ("beat",),
+}
+"""The alert-worker subcommand and flags of each alert service."""
+
+COMPOSE_ADDRESSES: Mapping[str, str] = {
+    "prometheus": "prometheus",
+    "victorialogs": "victorialogs",
+    "redis": "redis",
+    "otlp_grpc": "otel-collector",
+    "otlp_http": "otel-collector",
+    "alert_api": "alert-api",
+    "mail": "mailsink",
+    "loadgen": "loadgen",
+}
+"""Logical port (environment_variables.PORT_VARIABLES) -> the compose service that serves it.
+
+`heron up` reaches a part at HERON_BIND_HOST and its port; compose at the service name and the default port."""
+
+ON_ALL_INTERFACES = "in the container it listens on all interfaces, at the default port; `ports` publishes it"
+STATE_ON_VOLUME = "heron up keeps data under HERON_STATE_DIR; compose on a named volume"
+IMAGE_DEFAULT = "compose keeps the image's default"
+NOT_PUBLISHED = "reached inside the compose network by service name only, not published on the host"
+OWN_DESTINATIONS = (
+    "heron up writes a destinations file with its local mail sink; compose sends email to the mailsink "
+    "service through HERON_ALERTS_SMTP_* (x-alerts-env)"
+)
+FROM_ALERT_IMAGE = "the alert-worker image's setting, which the mail sink (same image) does not read"
+API_PORT_DEFAULT = "the API listens on its default port 9097 in the container"
+
+
+@dataclass(frozen=True)
+class SharedService:
+    """One service both stacks run, and what must agree between them."""
+
+    native: str
+    """Its name in services.py (`heron up`)."""
+    compose: str
+    """Its name in docker-compose.yml."""
+    image: str
+    """The image repository compose runs."""
+    tag: str
+    """Where the image tag comes from: `versions.yaml:<entry>`, `otelcol-builder.yaml`, a Dockerfile path
+    (Heron's own image, tagged `local`), or `unpinned: <why>`."""
+    flags: tuple[str, ...] = ()
+    """Flags whose values must be equal in both commands (paths compared through compose's bind mounts)."""
+    program: str | None = None
+    """The program compose's `command` starts with, when it names one (Redis); otherwise the image's entrypoint."""
+    differences: Mapping[str, str] = field(default_factory=dict)
+    """`flag NAME`, `env NAME` or `port NAME` -> why the two stacks differ there."""
+
+
+_ALERT_DIFFERENCES = {
+    "env HERON_ALERTS_DESTINATIONS_FILE": OWN_DESTINATIONS,
+    "env HERON_ALERTS_API_HOST": ON_ALL_INTERFACES,
+    "env HERON_ALERTS_API_PORT": API_PORT_DEFAULT,
+}
+
+SHARED: tuple[SharedService, ...] = (
+    SharedService(
+        native="redis",
+        compose="redis",
+        image="redis",
+        tag="unpinned: heron up runs Debian's redis-server package; compose the redis 7.4 Alpine image",
+        flags=("--appendonly", "--appendfsync", "--save"),
+        program="redis-server",
+        differences={
+            "flag --bind": ON_ALL_INTERFACES,
+            "flag --port": ON_ALL_INTERFACES,
+            "flag --dir": STATE_ON_VOLUME,
+            "flag --daemonize": IMAGE_DEFAULT,
+            "flag --loglevel": IMAGE_DEFAULT,
+            "port redis": NOT_PUBLISHED,
+        },
+    ),
+    SharedService(
+        native="prometheus",
+        compose="prometheus",
+        image="prom/prometheus",
+        tag="versions.yaml:prometheus",
+        flags=("--web.enable-remote-write-receiver", "--web.enable-lifecycle", "--storage.tsdb.retention.time"),
+        differences={
+            "flag --config.file": "heron up renders prometheus/prometheus.yml with local targets; compose mounts it",
+            "flag --storage.tsdb.path": STATE_ON_VOLUME,
+            "flag --web.listen-address": ON_ALL_INTERFACES,
+            "flag --log.level": IMAGE_DEFAULT,
+        },
+    ),
+    SharedService(
+        native="victorialogs",
+        compose="victorialogs",
+        image="victoriametrics/victoria-logs",
+        tag="versions.yaml:victorialogs",
+        flags=("-retentionPeriod",),
+        differences={
+            "flag -httpListenAddr": ON_ALL_INTERFACES,
+            "flag -storageDataPath": STATE_ON_VOLUME,
+            "flag -loggerLevel": IMAGE_DEFAULT,
+        },
+    ),
+    SharedService(
+        native="collector",
+        compose="otel-collector",
+        image="otel/opentelemetry-collector-contrib",
+        tag="otelcol-builder.yaml",
+        flags=("--config",),
+        differences={
+            "env HERON_OTLP_GRPC_ENDPOINT": ON_ALL_INTERFACES + " (otel-collector.yaml's default)",
+            "env HERON_OTLP_HTTP_ENDPOINT": ON_ALL_INTERFACES + " (otel-collector.yaml's default)",
+            "env HERON_COLLECTOR_HEALTH_ENDPOINT": ON_ALL_INTERFACES + " (otel-collector.yaml's default)",
+            "env HERON_COLLECTOR_TELEMETRY_HOST": ON_ALL_INTERFACES + " (otel-collector.yaml's default)",
+            "env HERON_COLLECTOR_TELEMETRY_PORT": ON_ALL_INTERFACES + " (otel-collector.yaml's default)",
+            "port collector_health": "probed inside the compose network by the otel-collector-health sidecar",
+            "port collector_telemetry": "scraped inside the compose network by Prometheus",
+        },
+    ),
+    SharedService(
+        native="mailsink",
+        compose="mailsink",
+        image="heron/alert-worker",
+        tag="deploy/alert-worker/Dockerfile",
+        flags=("--port",),
+        differences={
+            "flag --host": ON_ALL_INTERFACES,
+            "flag --maildir": STATE_ON_VOLUME,
+            "port mail": NOT_PUBLISHED,
+            "env HERON_ALERTS_API_HOST": FROM_ALERT_IMAGE,
+            "env HERON_ALERTS_ROUTING_FILE": FROM_ALERT_IMAGE,
+            "env HERON_ALERTS_RULE_FILES": FROM_ALERT_IMAGE,
+        },
+    ),
+    *(
+        SharedService(
+            native=name,
+            compose=name,
+            image="heron/alert-worker",
+            tag="deploy/alert-worker/Dockerfile",
+            flags=("--role", "--concurrency"),
+            differences={
+                **_ALERT_DIFFERENCES,
+                "env HERON_ALERTS_API_ALLOWED_HOSTS": "compose's load lab calls the API by its service name",
+            }
+            if name == "alert-api"
+            else _ALERT_DIFFERENCES,
+        )
+        for name in ALERT_COMMANDS
+    ),
+    SharedService(
+        native="loadgen",
+        compose="loadgen",
+        image="heron/loadgen",
+        tag="deploy/loadgen/Dockerfile",
+        differences={
+            "flag --host": ON_ALL_INTERFACES + " (the image's HERON_LOADGEN_HOST)",
+            "flag --port": "the image's HERON_LOADGEN_PORT, the default 8080",
+            "flag --disk-dir": "the image's HERON_LOADGEN_DISK_DIR, its home directory",
+            "env HERON_LOADGEN_HOST": "heron up passes --host",
+            "env HERON_LOADGEN_PORT": "heron up passes --port",
+            "env HERON_LOADGEN_DISK_DIR": "heron up passes --disk-dir",
+            "env HERON_LOADGEN_ALERTS_TOKEN": "compose's alert API requires its token (HERON_ALERTS_API_TOKEN)",
+            "env HERON_LOADGEN_GRAFANA_URL": "links to the Grafana compose runs (HERON_ALERTS_GRAFANA_URL)",
+        },
+    ),
+)
+"""The services both stacks run (Grafana and the host agent are set up differently on purpose)."""

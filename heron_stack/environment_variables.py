@@ -56,7 +56,7 @@ SETTINGS = Registry(
             HERON_STATE_DIR,
             "path",
             "Pid files, logs (`logs/<service>.log`), data of Prometheus, VictoriaLogs, Redis.",
-            ".heron/",
+            ".heron/ in the project directory",
         ),
         Setting(
             HERON_CACHE_DIR,

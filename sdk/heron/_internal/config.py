@@ -237,9 +237,9 @@ _reported_unknown: set[str] = set()
 
 
 def warn_unknown_settings(environ: Mapping[str, str]) -> list[str]:
-    """Warn once per process about each unknown variable under a prefix only the SDK uses (a likely typo)."""
+    """Warn once per process about each unknown variable that looks like the SDK's (see `env.OWNED_PREFIXES`)."""
     messages = []
-    for name, suggestion in unknown_settings(environ, env.SETTINGS.names(), env.OWNED_PREFIXES):
+    for name, suggestion in unknown_settings(environ, env.SETTINGS.names(), env.OWNED_PREFIXES, env.TYPO_CUTOFF):
         if name in _reported_unknown:
             continue
         _reported_unknown.add(name)

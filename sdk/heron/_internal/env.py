@@ -103,9 +103,13 @@ OWNED_PREFIXES = (
     "HERON_SCRUB",
     "HERON_CAPTURE_",
     "HERON_SERVICE_",
-    "HERON_ENVIRON",
     "HERON_HEALTH_",
     "HERON_LOG_",
+    "HERON_ENVIRONMENT",
 )
-"""Prefixes of `HERON_*` names only the SDK uses: it warns about unknown names under them, and leaves the rest
-(read by Heron's other components, which may share the environment) to those components."""
+"""Prefixes of `HERON_*` names only the SDK uses. The SDK warns about an unknown name under them, or one
+nearly equal to one of its names (`TYPO_CUTOFF`), and leaves the rest to Heron's other components, which
+may share the environment and read names the SDK does not know."""
+
+TYPO_CUTOFF = 0.9
+"""difflib similarity from which an unknown `HERON_*` name is taken for a misspelt SDK name."""

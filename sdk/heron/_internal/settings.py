@@ -48,14 +48,23 @@ class Registry:
 
 
 def unknown_settings(
-    environ: Mapping[str, str], known: Iterable[str], prefix: str | tuple[str, ...]
+    environ: Mapping[str, str], known: Iterable[str], owned: tuple[str, ...], typo_cutoff: float
 ) -> list[tuple[str, str | None]]:
-    """Each variable starting with `prefix` that is not in `known`, with the closest known name (or None)."""
+    """Unknown `HERON_*` variables that are the SDK's: under an `owned` prefix, or nearly equal to a known name.
+
+    Each comes with the closest known name (or None).
+    """
     known_set = frozenset(known)
-    unknown = sorted(name for name in environ if name.startswith(prefix) and name not in known_set)
+    unknown = sorted(name for name in environ if name.startswith("HERON_") and name not in known_set)
     if not unknown:
         return []
-    import difflib  # only paid for when something is misspelt
+    import difflib  # only paid for when a HERON_* name is not the SDK's
 
     candidates = sorted(known_set)
-    return [(name, next(iter(difflib.get_close_matches(name, candidates, n=1)), None)) for name in unknown]
+    found: list[tuple[str, str | None]] = []
+    for name in unknown:
+        typo = difflib.get_close_matches(name, candidates, n=1, cutoff=typo_cutoff)
+        if typo or name.startswith(owned):
+            closest = typo or difflib.get_close_matches(name, candidates, n=1)
+            found.append((name, closest[0] if closest else None))
+    return found

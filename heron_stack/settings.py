@@ -6,8 +6,9 @@ Each component's env module (``heron_stack.environment_variables``, ``otel_agent
 (``python -m heron_stack.settings_doc``), and every config resolver warns about `HERON_*` variables
 no registry knows (`warn_unknown_settings`).
 
-The SDK (``heron``) is installed on its own and owns the same shape in ``heron._internal.settings``;
-its names are mirrored in `SDK_SETTING_NAMES` (a unit test keeps the copy equal).
+The SDK (``heron``) is installed on its own and owns the same shape in ``heron._internal.settings``.
+The union of all names, the SDK's included, is generated into ``heron_stack.setting_names`` by the same
+command as the docs, so each component knows every other's names without importing them.
 """
 
 from __future__ import annotations
@@ -59,27 +60,11 @@ class Registry:
         return next((setting for setting in self.settings if setting.name == name), None)
 
 
-SDK_SETTING_NAMES = frozenset(
-    {
-        "HERON_ENVIRONMENT",
-        "HERON_SERVICE_VERSION",
-        "HERON_INSTRUMENT_FLASK",
-        "HERON_INSTRUMENT_REQUESTS",
-        "HERON_INSTRUMENT_CELERY",
-        "HERON_INSTRUMENT_LOGGING",
-        "HERON_LOG_LEVEL",
-        "HERON_HEALTH_ROUTES",
-        "HERON_SCRUB",
-        "HERON_SCRUB_PATTERNS",
-        "HERON_CAPTURE_UNCAUGHT",
-        "HERON_SDK_RAISE_INTERNAL",
-    }
-)
-"""The names in the SDK's registry (``heron._internal.env.SETTINGS``), which this package must not import."""
-
-
 def registries() -> tuple[Registry, ...]:
-    """The registries of the stack runner, the config files, the agent, the alert worker and the load lab."""
+    """The registries of the stack runner, the config files, the agent, the alert worker and the load lab.
+
+    For the docs and tests: it imports every component, which a container of one component does not have.
+    """
     from alert_worker import envvars as alert_env
     from heron_stack import environment_variables as stack_env
     from loadgen import env as loadgen_env
@@ -96,11 +81,14 @@ def registries() -> tuple[Registry, ...]:
 
 
 def known_names() -> frozenset[str]:
-    """Every `HERON_*` name some Heron component reads (the SDK's included)."""
-    names = set(SDK_SETTING_NAMES)
-    for registry in registries():
-        names |= registry.names()
-    return frozenset(names)
+    """Every `HERON_*` name some Heron component reads, the SDK's included.
+
+    Read from `heron_stack.setting_names`, generated from all registries: a container ships only its own
+    component (and heron_stack), so it cannot import the others' registries.
+    """
+    from heron_stack.setting_names import KNOWN_NAMES
+
+    return KNOWN_NAMES
 
 
 def unknown_settings(

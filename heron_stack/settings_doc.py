@@ -1,7 +1,7 @@
-"""Render the environment-variable tables of docs/operations.md from the settings registries.
+"""Render the environment-variable tables of docs/operations.md, and the list of known names, from the registries.
 
-    python -m heron_stack.settings_doc          # rewrite the tables between the markers
-    python -m heron_stack.settings_doc --check  # exit 1 when the committed doc differs
+    python -m heron_stack.settings_doc          # rewrite the tables and heron_stack/setting_names.py
+    python -m heron_stack.settings_doc --check  # exit 1 when either committed file differs
 
 Each registry's table sits between `<!-- settings:<component>:start -->` and
 `<!-- settings:<component>:end -->`; the prose around the markers is left as it is.
@@ -20,6 +20,7 @@ from heron_stack.config import PROJECT_DIR
 from heron_stack.settings import registries
 
 DOC = PROJECT_DIR / "docs" / "operations.md"
+NAMES_MODULE = Path(__file__).resolve().parent / "setting_names.py"
 COMMAND = "python -m heron_stack.settings_doc"
 
 
@@ -105,20 +106,45 @@ def render_doc(text: str, regs: Sequence[RegistryLike]) -> str:
     return text
 
 
+def render_names(regs: Sequence[RegistryLike]) -> str:
+    """heron_stack/setting_names.py: the union of every registry's names, as ruff formats it."""
+    names = sorted({setting.name for registry in regs for setting in registry.settings})
+    lines = [
+        '"""Every `HERON_*` name a Heron component reads: generated from the settings registries, do not edit.',
+        "",
+        f"Run `{COMMAND}` after changing a registry (a unit test fails until this file matches).",
+        '"""',
+        "",
+        "KNOWN_NAMES = frozenset(",
+        "    {",
+        *(f'        "{name}",' for name in names),
+        "    }",
+        ")",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _current(path: Path) -> str:
+    return path.read_text(encoding="utf-8") if path.exists() else ""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=COMMAND, description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--check", action="store_true", help="exit 1 when the document is out of date")
+    parser.add_argument("--check", action="store_true", help="exit 1 when a generated file is out of date")
     parser.add_argument("--doc", type=Path, default=DOC, help="the Markdown file (default docs/operations.md)")
+    parser.add_argument("--names", type=Path, default=NAMES_MODULE, help="the module of known names")
     args = parser.parse_args(argv)
-    current = args.doc.read_text(encoding="utf-8")
-    rendered = render_doc(current, all_registries())
-    if rendered == current:
-        return 0
+    regs = all_registries()
+    doc = _current(args.doc)
+    wanted = {args.doc: render_doc(doc, regs), args.names: render_names(regs)}
+    stale = [path for path, text in wanted.items() if _current(path) != text]
     if args.check:
-        print(f"{args.doc} is out of date: run `{COMMAND}`", file=sys.stderr)
-        return 1
-    args.doc.write_text(rendered, encoding="utf-8")
-    print(f"updated {args.doc}")
+        for path in stale:
+            print(f"{path} is out of date: run `{COMMAND}`", file=sys.stderr)
+        return 1 if stale else 0
+    for path in stale:
+        path.write_text(wanted[path], encoding="utf-8")
+        print(f"updated {path}")
     return 0
 
 

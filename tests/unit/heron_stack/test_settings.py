@@ -103,7 +103,7 @@ def test_every_name_constant_of_an_env_module_is_registered(
         for key, value in vars(module).items()
         if key.startswith("HERON_") and isinstance(value, str) and key == value
     }
-    registered = set().union(*(registry.names() for registry in registries)) | settings.SDK_SETTING_NAMES
+    registered = set().union(*(registry.names() for registry in registries)) | sdk_env.SETTINGS.names()
     assert constants, module.__name__
     assert constants <= registered, sorted(constants - registered)
 
@@ -128,8 +128,8 @@ def test_a_registry_names_each_setting_once_and_components_agree_on_shared_names
     assert len(components) == len(set(components))
 
 
-def test_the_sdk_names_mirrored_here_are_the_sdk_registry() -> None:
-    assert sdk_env.SETTINGS.names() == settings.SDK_SETTING_NAMES
+def test_the_known_names_are_the_union_of_every_registry_the_sdk_included() -> None:
+    assert settings.known_names() == set().union(*(registry.names() for registry in ALL_REGISTRIES))
 
 
 def test_the_sdk_owns_the_same_small_dataclasses() -> None:
@@ -141,10 +141,10 @@ def test_the_sdk_owns_the_same_small_dataclasses() -> None:
 
 
 def test_the_sdk_warns_only_about_names_no_other_component_reads() -> None:
-    others = settings.known_names() - settings.SDK_SETTING_NAMES
+    others = settings.known_names() - sdk_env.SETTINGS.names()
     assert not [name for name in others if name.startswith(sdk_env.OWNED_PREFIXES)]
-    assert all(name.startswith(sdk_env.OWNED_PREFIXES) for name in settings.SDK_SETTING_NAMES)
-    sdk_names = sorted(settings.SDK_SETTING_NAMES)
+    assert all(name.startswith(sdk_env.OWNED_PREFIXES) for name in sdk_env.SETTINGS.names())
+    sdk_names = sorted(sdk_env.SETTINGS.names())
     near = {name: difflib.get_close_matches(name, sdk_names, cutoff=sdk_env.TYPO_CUTOFF) for name in others}
     assert not {name: match for name, match in near.items() if match}
 

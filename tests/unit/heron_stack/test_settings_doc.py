@@ -53,11 +53,22 @@ def test_only_the_text_between_the_markers_changes() -> None:
         settings_doc.render_doc("no markers", (TINY,))
 
 
+def test_the_committed_list_of_known_names_is_what_the_generator_renders() -> None:
+    current = settings_doc.NAMES_MODULE.read_text(encoding="utf-8")
+    assert settings_doc.render_names(settings_doc.all_registries()) == current, (
+        f"heron_stack/setting_names.py is out of date: run `{settings_doc.COMMAND}`"
+    )
+
+
 def test_check_mode_says_what_to_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    doc = tmp_path / "operations.md"
+    doc, names = tmp_path / "operations.md", tmp_path / "setting_names.py"
     doc.write_text(settings_doc.DOC.read_text(encoding="utf-8").replace("| `HERON_STATE_DIR` |", "| `X` |"))
-    assert settings_doc.main(["--check", "--doc", str(doc)]) == 1
-    assert settings_doc.COMMAND in capsys.readouterr().err
-    assert settings_doc.main(["--doc", str(doc)]) == 0
-    assert settings_doc.main(["--check", "--doc", str(doc)]) == 0
+    paths = ["--doc", str(doc), "--names", str(names)]
+    assert settings_doc.main(["--check", *paths]) == 1
+    err = capsys.readouterr().err
+    assert f"{doc} is out of date: run `{settings_doc.COMMAND}`" in err
+    assert f"{names} is out of date" in err
+    assert settings_doc.main(paths) == 0
+    assert settings_doc.main(["--check", *paths]) == 0
     assert doc.read_text(encoding="utf-8") == settings_doc.DOC.read_text(encoding="utf-8")
+    assert names.read_text(encoding="utf-8") == settings_doc.NAMES_MODULE.read_text(encoding="utf-8")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -88,3 +90,16 @@ def test_a_clean_environment_reports_nothing(caplog: pytest.LogCaptureFixture) -
         resolve_alerts(env={"HERON_ALERTS_PROMETHEUS_URL": "http://x:9090", "HERON_LOADGEN_PORT": "8081"})
         resolve_agent(None, {"HERON_AGENT_INTERVAL": "5", "HERON_ENVIRONMENT": "prod"})
     assert caplog.records == []
+
+
+def test_the_check_imports_no_other_component() -> None:
+    """A container ships one component (and heron_stack): the agent's must warn without alert_worker or loadgen."""
+    code = (
+        "import sys\n"
+        "from otel_agent.config import resolve_config\n"
+        "resolve_config(None, {'HERON_AGENT_ROOT': '/', 'HERON_ALERTS_REDIS_URL': 'r', 'HERON_AGENT_ROTO': '/'})\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('alert_worker', 'loadgen', 'heron')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert done.stdout == "[]\n"
+    assert done.stderr == "HERON_AGENT_ROTO is not a Heron setting; did you mean HERON_AGENT_ROOT?\n"

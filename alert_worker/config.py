@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -14,7 +15,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from alert_worker import envvars as ev
 from alert_worker.exceptions import ConfigError
 from alert_worker.rules.durations import parse_duration
+from heron_stack.settings import warn_unknown_settings
 from heron_stack.webguard import parse_allowed_hosts
+
+log = logging.getLogger(__name__)
 
 _ENV: dict[str, str] = {
     "prometheus_url": ev.HERON_ALERTS_PROMETHEUS_URL,
@@ -150,6 +154,7 @@ class AlertsConfig(BaseModel):
 def resolve_config(overrides: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None) -> AlertsConfig:
     """Merge overrides > env > file (HERON_ALERTS_CONFIG) > defaults; ConfigError names the bad key."""
     env = os.environ if env is None else env
+    warn_unknown_settings(env, log.warning)
     values: dict[str, Any] = {}
     file_name = env.get(ev.HERON_ALERTS_CONFIG)
     if file_name:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from heron_stack import environment_variables as ev
 from heron_stack.exceptions import ConfigError
+from heron_stack.settings import warn_unknown_settings
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 """The Heron project directory: configs (otel-collector.yaml, prometheus/, grafana/, build/) live here."""
@@ -105,6 +107,10 @@ def _prometheus(env: Mapping[str, str]) -> str:
     return raw
 
 
+def _report(message: str) -> None:
+    print(f"heron: {message}", file=sys.stderr)
+
+
 def resolve(
     env: Mapping[str, str] | None = None,
     *,
@@ -114,6 +120,7 @@ def resolve(
 ) -> StackConfig:
     """Build the stack config from arguments, then the environment, then defaults."""
     env = os.environ if env is None else env
+    warn_unknown_settings(env, _report)
     project = project_dir or PROJECT_DIR
     resolved = {name: _port(env, var, default) for name, (var, default) in ev.PORT_VARIABLES.items()}
     resolved.update(ports or {})

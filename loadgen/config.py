@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import tempfile
 from collections.abc import Mapping
@@ -12,9 +13,12 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from heron_stack.settings import warn_unknown_settings
 from heron_stack.webguard import parse_allowed_hosts
 from loadgen import env
 from loadgen.exceptions import ConfigError
+
+log = logging.getLogger(__name__)
 
 _ENV_FIELDS: dict[str, str] = {
     "host": env.HERON_LOADGEN_HOST,
@@ -155,6 +159,7 @@ def resolve_config(
 ) -> LoadgenConfig:
     """Merge explicit values over the environment over defaults; raise `ConfigError` naming the bad key."""
     environ = os.environ if environ is None else environ
+    warn_unknown_settings(environ, log.warning)
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for field_name, key in _ENV_FIELDS.items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Mapping
@@ -11,10 +12,13 @@ from urllib.parse import unquote
 
 import msgspec
 
+from heron_stack.settings import warn_unknown_settings
 from otel_agent import env as envvars
 from otel_agent.collectors.filters import DEFAULT_DISK_EXCLUDE, DEFAULT_FSTYPE_EXCLUDE, DEFAULT_MOUNT_EXCLUDE
 from otel_agent.config_messages import Problem, explain
 from otel_agent.exceptions import ConfigError
+
+_log = logging.getLogger(__name__)
 
 
 class _Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -268,6 +272,7 @@ def resolve_config(
 ) -> AgentConfig:
     """Merge CLI arguments (dotted keys), environment and the YAML file over the defaults, and validate."""
     environ = os.environ if environ is None else environ
+    warn_unknown_settings(environ, _log.warning)
     file_path = config_file or environ.get(envvars.HERON_AGENT_CONFIG) or None
     layers: list[tuple[Layer, dict[str, str]]] = []
     if file_path:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from heron_stack.settings import Registry, Setting
+
 # Standard OpenTelemetry variables (https://opentelemetry.io/docs/specs/otel/protocol/exporter/).
 OTEL_EXPORTER_OTLP_ENDPOINT = "OTEL_EXPORTER_OTLP_ENDPOINT"
 """Base URL of the collector; HTTP appends /v1/metrics and /v1/logs."""
@@ -42,22 +44,55 @@ OTEL_LOGS_EXPORTER = "OTEL_LOGS_EXPORTER"
 
 # Heron's own variables.
 HERON_AGENT_CONFIG = "HERON_AGENT_CONFIG"
-"""Path of the YAML config file."""
 HERON_AGENT_INTERVAL = "HERON_AGENT_INTERVAL"
-"""Collection interval in seconds (1 to 3600, default 10)."""
 HERON_AGENT_ROOT = "HERON_AGENT_ROOT"
-"""Host root to read /proc and /sys under (default `/`; `/hostfs` in the container)."""
 HERON_AGENT_SOURCE = "HERON_AGENT_SOURCE"
-"""`auto` (default), `procfs` or `psutil`."""
 HERON_AGENT_NAMING = "HERON_AGENT_NAMING"
-"""`semconv` (default) or `hostmetrics`."""
 HERON_AGENT_BUFFER_MAX_CYCLES = "HERON_AGENT_BUFFER_MAX_CYCLES"
-"""Cycles kept while the collector is unreachable (default 2160: 6 h at 10 s)."""
 HERON_AGENT_BUFFER_MAX_MIB = "HERON_AGENT_BUFFER_MAX_MIB"
-"""Memory the buffer may hold, in MiB (default 8)."""
 HERON_AGENT_SPILL_DIR = "HERON_AGENT_SPILL_DIR"
-"""Directory to spill buffered cycles to when the memory bound is reached (default: no spill)."""
 HERON_AGENT_PROCESSES_TOP_N = "HERON_AGENT_PROCESSES_TOP_N"
-"""Report the N busiest processes (default 0: off)."""
 HERON_AGENT_LOG_LEVEL = "HERON_AGENT_LOG_LEVEL"
-"""DEBUG, INFO (default), WARNING or ERROR."""
+
+SETTINGS = Registry(
+    "otel_agent",
+    "Host agent (`otel-agent`)",
+    (
+        Setting(HERON_AGENT_CONFIG, "path", "Path of the YAML config file (lower priority than the environment)."),
+        Setting(
+            HERON_AGENT_INTERVAL,
+            "float",
+            "Collection interval in seconds, 1 to 3600; wins over OTEL_METRIC_EXPORT_INTERVAL (milliseconds).",
+            "10",
+        ),
+        Setting(HERON_AGENT_ROOT, "path", "Host root to read /proc and /sys under (`/hostfs` in the container).", "/"),
+        Setting(HERON_AGENT_SOURCE, "enum", "Where host metrics are read from.", "auto", ("auto", "procfs", "psutil")),
+        Setting(
+            HERON_AGENT_NAMING,
+            "enum",
+            "Metric names: OpenTelemetry semantic conventions or the collector's hostmetrics receiver.",
+            "semconv",
+            ("semconv", "hostmetrics"),
+        ),
+        Setting(
+            HERON_AGENT_BUFFER_MAX_CYCLES,
+            "int",
+            "Cycles kept while the collector is unreachable, 1 to 1000000 (2160 is 6 h at 10 s).",
+            "2160",
+        ),
+        Setting(HERON_AGENT_BUFFER_MAX_MIB, "float", "Memory the buffer may hold, in MiB (up to 4096).", "8"),
+        Setting(
+            HERON_AGENT_SPILL_DIR,
+            "path",
+            "Directory to spill buffered cycles to when the memory bound is reached (unset: no spill).",
+        ),
+        Setting(HERON_AGENT_PROCESSES_TOP_N, "int", "Report the N busiest processes, 0 to 100 (0: off).", "0"),
+        Setting(
+            HERON_AGENT_LOG_LEVEL,
+            "enum",
+            "Level of the agent's own logs (case-insensitive).",
+            "INFO",
+            ("DEBUG", "INFO", "WARNING", "ERROR"),
+        ),
+    ),
+)

@@ -16,6 +16,7 @@ from typing import Literal
 
 from heron._internal import env
 from heron._internal.exceptions import HeronConfigWarning
+from heron._internal.settings import unknown_settings
 
 Protocol = Literal["http/protobuf", "grpc"]
 DEFAULT_HEALTH_ROUTES = frozenset({"/health", "/healthz", "/ready", "/livez", "/metrics"})
@@ -232,9 +233,26 @@ def _optional_text(value: str | None, environ: Mapping[str, str], name: str) -> 
     return chosen.strip() or None if chosen is not None else None
 
 
+_reported_unknown: set[str] = set()
+
+
+def warn_unknown_settings(environ: Mapping[str, str]) -> list[str]:
+    """Warn once per process about each unknown variable that looks like the SDK's (see `env.OWNED_PREFIXES`)."""
+    messages = []
+    for name, suggestion in unknown_settings(environ, env.SETTINGS.names(), env.OWNED_PREFIXES, env.TYPO_CUTOFF):
+        if name in _reported_unknown:
+            continue
+        _reported_unknown.add(name)
+        hint = f"; did you mean {suggestion}?" if suggestion else " (the SDK ignores it)"
+        messages.append(f"heron: {name} is not a Heron setting{hint}")
+        warnings.warn(messages[-1], HeronConfigWarning, stacklevel=4)
+    return messages
+
+
 def resolve_config(args: InitArgs, environ: Mapping[str, str] | None = None) -> HeronConfig:
     """Merge arguments over environment over defaults; warn and fall back on bad values."""
     environ = os.environ if environ is None else environ
+    warn_unknown_settings(environ)
     endpoint = args.endpoint.strip().rstrip("/") if args.endpoint and args.endpoint.strip() else None
     return HeronConfig(
         service_name=_service_name(args, environ),

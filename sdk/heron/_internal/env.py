@@ -1,4 +1,6 @@
-"""Every environment variable the Heron SDK reads: standard OTEL_* first, HERON_* after."""
+"""Every environment variable the Heron SDK reads: standard OTEL_* first, HERON_* after (with their registry)."""
+
+from heron._internal.settings import Registry, Setting
 
 # Standard OpenTelemetry variables. The OTLP exporters also read their own OTEL_EXPORTER_OTLP_*
 # variables (per-signal endpoints, headers, certificates, compression) when no argument overrides them.
@@ -17,23 +19,97 @@ OTEL_PROPAGATORS = "OTEL_PROPAGATORS"
 
 # Heron's own variables.
 HERON_ENVIRONMENT = "HERON_ENVIRONMENT"
-"""Deployment environment (production, staging, ...) when `environment=` is not given."""
 HERON_SERVICE_VERSION = "HERON_SERVICE_VERSION"
-"""service.version when `service_version=` is not given."""
 HERON_INSTRUMENT_FLASK = "HERON_INSTRUMENT_FLASK"
 HERON_INSTRUMENT_REQUESTS = "HERON_INSTRUMENT_REQUESTS"
 HERON_INSTRUMENT_CELERY = "HERON_INSTRUMENT_CELERY"
 HERON_INSTRUMENT_LOGGING = "HERON_INSTRUMENT_LOGGING"
-"""Each `HERON_INSTRUMENT_*` is a boolean (true/false/1/0/yes/no/on/off) switching one integration."""
 HERON_LOG_LEVEL = "HERON_LOG_LEVEL"
-"""Lowest level of log records exported as OTLP logs (DEBUG, INFO, WARNING, ERROR, CRITICAL)."""
 HERON_HEALTH_ROUTES = "HERON_HEALTH_ROUTES"
-"""Comma-separated paths kept out of spans and metrics (default /health,/healthz,/ready,/livez,/metrics)."""
 HERON_SCRUB = "HERON_SCRUB"
-"""Boolean: scrub secrets from attributes and log bodies (default true)."""
 HERON_SCRUB_PATTERNS = "HERON_SCRUB_PATTERNS"
-"""Comma-separated extra regular expressions for attribute keys whose values are secrets."""
 HERON_CAPTURE_UNCAUGHT = "HERON_CAPTURE_UNCAUGHT"
-"""Boolean: record uncaught exceptions of the main thread and of threads (default true)."""
 HERON_SDK_RAISE_INTERNAL = "HERON_SDK_RAISE_INTERNAL"
-"""Boolean: raise the SDK's own internal errors instead of logging them (for the SDK's tests)."""
+
+_BOOL = "(true/false, 1/0, yes/no, on/off)"
+
+SETTINGS = Registry(
+    "sdk",
+    "SDK (`heron.init`; an argument of `heron.init` wins over its variable)",
+    (
+        Setting(
+            HERON_ENVIRONMENT,
+            "str",
+            "Deployment environment (production, staging, ...) when `environment=` is not given.",
+        ),
+        Setting(HERON_SERVICE_VERSION, "str", "service.version when `service_version=` is not given."),
+        Setting(
+            HERON_INSTRUMENT_FLASK,
+            "bool",
+            f"Instrument Flask {_BOOL}; unset: on unless in OTEL_PYTHON_DISABLED_INSTRUMENTATIONS.",
+            "true",
+        ),
+        Setting(
+            HERON_INSTRUMENT_REQUESTS,
+            "bool",
+            f"Instrument requests {_BOOL}; unset: on unless disabled by OTEL_PYTHON_DISABLED_INSTRUMENTATIONS.",
+            "true",
+        ),
+        Setting(
+            HERON_INSTRUMENT_CELERY,
+            "bool",
+            f"Instrument Celery {_BOOL}; unset: on unless disabled by OTEL_PYTHON_DISABLED_INSTRUMENTATIONS.",
+            "true",
+        ),
+        Setting(
+            HERON_INSTRUMENT_LOGGING,
+            "bool",
+            f"Export `logging` records {_BOOL}; unset: on unless disabled by OTEL_PYTHON_DISABLED_INSTRUMENTATIONS.",
+            "true",
+        ),
+        Setting(
+            HERON_LOG_LEVEL,
+            "enum",
+            "Lowest level of log records exported as OTLP logs (case-insensitive).",
+            "INFO",
+            ("DEBUG", "INFO", "WARNING", "WARN", "ERROR", "CRITICAL"),
+        ),
+        Setting(
+            HERON_HEALTH_ROUTES,
+            "list",
+            "Paths kept out of spans and metrics (set but empty: none).",
+            "/health,/healthz,/ready,/livez,/metrics",
+        ),
+        Setting(HERON_SCRUB, "bool", f"Scrub secrets from attributes and log bodies {_BOOL}.", "true"),
+        Setting(HERON_SCRUB_PATTERNS, "list", "Extra regular expressions for attribute keys whose values are secrets."),
+        Setting(
+            HERON_CAPTURE_UNCAUGHT,
+            "bool",
+            f"Record uncaught exceptions of the main thread and of threads {_BOOL}.",
+            "true",
+        ),
+        Setting(
+            HERON_SDK_RAISE_INTERNAL,
+            "bool",
+            "Raise the SDK's own internal errors instead of logging them (the SDK's tests).",
+            "false",
+        ),
+    ),
+)
+
+OWNED_PREFIXES = (
+    "HERON_SDK_",
+    "HERON_INSTRUMENT_",
+    "HERON_SCRUB",
+    "HERON_CAPTURE_",
+    "HERON_SERVICE_",
+    "HERON_HEALTH_",
+    "HERON_LOG_",
+    "HERON_ENVIRONMENT",
+)
+"""Prefixes of `HERON_*` names only the SDK uses. The SDK warns about an unknown name under them, or one
+nearly equal to one of its names (`TYPO_CUTOFF`), and leaves the rest to Heron's other components, which
+may share the environment and read names the SDK does not know."""
+
+TYPO_CUTOFF = 0.9
+"""difflib similarity from which an unknown `HERON_*` name is taken for a misspelt SDK name."""

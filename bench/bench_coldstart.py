@@ -12,6 +12,7 @@ Writes docs/benchmarks/coldstart.md.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -92,7 +93,9 @@ def main() -> int:
         subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True)
         env = fresh_env(home)
         print("cold make up ...", flush=True)
+        load_before = os.getloadavg()[0]
         cold = make("up", clone, env)
+        load_after = os.getloadavg()[0]
         make("down", clone, env)
         print(f"cold: {cold.seconds:.0f} s (exit {cold.returncode}); warm make up ...", flush=True)
         warm = make("up", clone, env)
@@ -113,7 +116,8 @@ def main() -> int:
 {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}, commit `{commit()}`, {machine()}.
 `bench/bench_coldstart.py`: a clean clone with no virtualenv and empty pip, Go and Heron caches
 (Debian packages were already installed, so apt's share is not included). One run each; these
-are single measurements, not percentiles.
+are single measurements, not percentiles. The machine's 1-minute load average was {load_before:.1f} when
+the cold run started and {load_after:.1f} when it ended (2 CPUs: above 2, other work was competing).
 
 | | seconds |
 |---|---|

@@ -124,9 +124,9 @@ def _cmd_components(cfg: config.StackConfig, ensure: bool) -> int:
     if ensure:
         components.ensure_all(cfg)
     missing = 0
-    for comp in components.registry(cfg).values():
+    for name, comp in components.registry(cfg).items():
         status = comp.locate()
-        missing += status.path is None
+        missing += status.path is None and name not in components.ON_DEMAND
         print(f"{status.name:<11} {status.version:<10} {status.path or '-'!s:<60} {status.status}")
     return 1 if ensure and missing else 0
 

@@ -63,7 +63,14 @@ def countdown(retry_in: float) -> float:
 
 
 @app.task(  # type: ignore[untyped-decorator]  # Celery ships no type hints
-    name=DELIVER_TASK, bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True
+    name=DELIVER_TASK,
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    # Never give up by count: the delivery layer bounds a notification by its age (HERON_ALERTS_DELIVERY_MAX_AGE)
+    # and dead-letters it then. Celery's default of 3 would drop a job after its third rate-limit wait.
+    max_retries=None,
 )
 def deliver_task(self: Any, payload: dict[str, Any]) -> dict[str, Any]:
     """Deliver one notification job; retried with the countdown the delivery layer asks for."""
@@ -74,7 +81,7 @@ def deliver_task(self: Any, payload: dict[str, Any]) -> dict[str, Any]:
         return {"status": "rejected", "detail": str(exc)}
     outcome = service().deliver(job)
     if outcome.status in ("retry", "busy"):
-        raise self.retry(countdown=countdown(outcome.retry_in), max_retries=None)
+        raise self.retry(countdown=countdown(outcome.retry_in))
     return {"key": job.idempotency_key, "status": outcome.status, "detail": outcome.detail}
 
 

@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from heron_stack import cli, components
 from heron_stack.components import (
     CollectorComponent,
     Component,
+    ComponentStatus,
     DebianComponent,
     GoInstallComponent,
     PrometheusModuleComponent,
@@ -124,3 +126,22 @@ def test_heron_prometheus_v3_runs_the_module_build(tmp_path: Path) -> None:
     assert components_for(["prometheus", "redis"], v3) == ["prometheus3", "redis"]
     debian = resolve({}, state_dir=tmp_path, project_dir=PROJECT_DIR)
     assert components_for(["prometheus", "redis"], debian) == ["prometheus", "redis"]
+
+
+class _Fake:
+    def __init__(self, name: str, path: Path | None) -> None:
+        self.name, self.path = name, path
+
+    def locate(self) -> ComponentStatus:
+        return ComponentStatus(self.name, "1", self.path, "ok" if self.path else "not built yet")
+
+
+@pytest.mark.parametrize(("missing", "code"), [("prometheus3", 0), ("collector", 1)])
+def test_components_ensure_fails_only_for_what_make_up_needs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, missing: str, code: int
+) -> None:
+    names = ["collector", "victorialogs", "prometheus", "redis", "prometheus3", "promtool3"]
+    fakes = {n: _Fake(n, None if n in (missing, "promtool3") else tmp_path / n) for n in names}
+    monkeypatch.setattr(components, "registry", lambda config: fakes)
+    monkeypatch.setattr(components, "ensure_all", lambda config: {})
+    assert cli.main(["components", "--ensure"]) == code

@@ -176,3 +176,11 @@ def peer_versions(*names: str) -> dict[str, str]:
         "promtool": "promtool",
     }
     return {name: collector_version() if name == "collector" else binary_version(binaries[name]) for name in names}
+
+
+def computed_pct(q: float, n: int, value: float, spec: str = ".2f", unit: str = "") -> str:
+    """Format a percentile computed elsewhere (e.g. by loadgen) over `n` values, by the same rule as `pct`:
+    with too few values for its name, the figure is withheld rather than shown as what it is not."""
+    if n < required_trials(q):
+        return f"— (n = {n}, too few for p{q:g})"
+    return f"{value:{spec}}{unit} (p{q:g}, n = {n})"

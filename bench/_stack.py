@@ -5,9 +5,7 @@ Peers (node_exporter, Alertmanager) run under the same runner, so `down` stops t
 
 from __future__ import annotations
 
-import math
 import os
-import platform
 import random
 import shutil
 import socket
@@ -50,14 +48,6 @@ def clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(("HERON_", "OTEL_"))}
 
 
-def percentile(values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0..100); NaN for no values."""
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
-
-
 def stratified(count: int, rng: random.Random) -> list[float]:
     """`count` values in [0, 1), one in each 1/count slice, shuffled.
 
@@ -67,11 +57,6 @@ def stratified(count: int, rng: random.Random) -> list[float]:
     values = [(i + rng.random()) / count for i in range(count)]
     rng.shuffle(values)
     return values
-
-
-def machine() -> str:
-    cpus = os.cpu_count() or 0
-    return f"{platform.system()} {platform.machine()}, {cpus} CPUs, Python {platform.python_version()}"
 
 
 def until(check: Callable[[], bool], timeout: float, what: str, step: float = 0.1) -> None:

@@ -105,11 +105,17 @@ The scenario is `tests/fixtures/storm.py`, shared with the integration test that
 | delivery latency, transition -> chat, tail | {p95.format(".1f", " s")} |
 | alerts whose last message disagrees with their final state | {len(wrong)} of {alerts}{named} |
 
-The slot count comes from the flapping group's last evaluated slot in Redis, read every 0.2 s during a
-{result.window_end - result.window_start:.0f} s window starting at the first message (1 s margins). Latency
-is per message, from the engine's transition (its history in Redis) to the stand-in accepting the message;
-with one message per second the tail is set by the backlog, not by Heron. An alert that was over before its
-firing notice left gets one collapsed message ("fired ... and resolved") instead of two.
+The slot count comes from the flapping group's last evaluated slot in Redis, read every 0.2 s from the first
+message until every alert's final state was in the chat ({result.window_end - result.window_start:.0f} s, 1 s
+margins); "expected" is every {result.flap_interval_s} s slot in that window. Latency is per message, from the
+engine's transition (its history in Redis) to the stand-in accepting the message, so it includes the wait
+in the backlog; with one message per second the backlog sets it. An alert that was over before its firing
+notice left gets one collapsed message ("fired ... and resolved") instead of two.
+
+Drain vs floor: Heron's default Telegram rate (1/s) equals the chat's limit, so a send that leaves a little
+less than a second after the previous one (scheduling jitter across the delivery pool) is refused; each 429
+pauses the destination for `retry_after` (whole seconds), which is the gap between the drain and the floor
+in this run ({result.rate_violations} refusals).
 
 ![alert storm](../img/bench_storm.png)
 

@@ -215,7 +215,7 @@ def write_report(sides: list[Side], trials: int, skipped: int, long: bool, versi
     h95, n95 = pct(heron.latency, 95), pct(peer.latency, 95)
     ratio95 = h95.value / n95.value
     if not h95.is_max:
-        verdict = f"this run **{'meets' if h95.value <= GOAL_S else 'misses'}** it (p95 {h95.format()})"
+        verdict = f"this run **{'meets' if h95.value <= GOAL_S else 'misses'}** it ({h95.format(unit=' s')})"
     elif h95.value <= GOAL_S:
         verdict = f"this run **meets** it: even the maximum is within it ({h95.format()})"
     else:
@@ -261,7 +261,7 @@ with the agent at 1 s; {verdict}.
 - *wait*: spike start -> timestamp of the first sample that shows it. It covers loadgen starting its worker
   processes, the phase of the 1 s collection cycle (or scrape), and the utilization window: a cycle that
   began just before the spike averages it with the calm part, so sometimes only the next cycle crosses the line.
-  A p95 is named only with at least 40 spikes (`--long`: 50); with fewer the tail columns give the maximum.
+  A p95 is named only with at least 40 spikes; with fewer (`--trials`) the tail columns give the maximum.
 - *pipeline*: that sample's timestamp -> seen by a query. Heron: the agent's export (OTLP/HTTP, gzip), the
   collector's batch (up to 200 ms), remote write to Prometheus, plus up to one poll ({POLL_S * 1000:.0f} ms).
   node_exporter: the scrape itself and ingestion, plus the poll.
@@ -277,10 +277,10 @@ Reproduce: `.venv/bin/python -m bench.bench_freshness{" --long" if long else ""}
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--long", action="store_true", help="50 spikes instead of 15")
+    parser.add_argument("--long", action="store_true", help="50 spikes instead of 40")
     parser.add_argument("--trials", type=int, help="number of spikes (overrides --long)")
     args = parser.parse_args(argv)
-    trials = args.trials or (50 if args.long else 15)
+    trials = args.trials or (50 if args.long else 40)
     if trials < 2:
         parser.error(f"--trials {trials}: need at least 2 spikes for percentiles")
     versions = peer_versions("prometheus", "node_exporter", "collector")

@@ -126,11 +126,6 @@ def pct(values: Sequence[float], q: float) -> Pct:
     return Pct(q, n, nearest_rank(finite, q))
 
 
-def tail_header(values_n: int, q: float) -> str:
-    """A column header for a tail figure over `values_n` trials: "p95" or "max (n < 40)"."""
-    return f"p{q:g}" if values_n >= required_trials(q) else f"max of {values_n} (too few for p{q:g})"
-
-
 _VERSION = re.compile(r"v?=?(\d+\.\d+(?:\.\d+)?)")
 
 

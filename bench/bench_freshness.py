@@ -220,8 +220,14 @@ def write_report(sides: list[Side], trials: int, skipped: int, long: bool, versi
         verdict = f"this run **meets** it: even the maximum is within it ({h95.format()})"
     else:
         verdict = (
-            f"this run cannot tell: {h95.n} spikes are too few for a p95 and the maximum is above the goal "
-            f"({h95.format()}); run `--long`"
+            f"this run cannot tell: {h95.n} seen spikes are too few for a p95 and the maximum is above the goal "
+            f"({h95.format(unit=' s')})"
+        )
+    if heron.missed or peer.missed:
+        verdict += (
+            f". {heron.missed} of {trials} spikes never became visible on Heron's side and {peer.missed} on "
+            "node_exporter's within 10 s: when both sides miss the same spikes, loadgen's niced workers did not "
+            f"get {VISIBLE:.0%} of the CPUs from the other jobs on this machine, so those spikes measure nothing"
         )
     DOC.parent.mkdir(parents=True, exist_ok=True)
     DOC.write_text(

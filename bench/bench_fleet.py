@@ -127,11 +127,18 @@ def collector_counters(telemetry_url: str) -> dict[str, Any]:
     return out
 
 
+def service_process(pid: int) -> psutil.Process:
+    """The service's own process: the runner's pid is `heron_stack.supervise`, which runs the binary as its child."""
+    proc = psutil.Process(pid)
+    children = proc.children()
+    return children[0] if len(children) == 1 else proc
+
+
 class Sampler:
     """CPU seconds and peak RSS of the collector and Prometheus while the fleet runs."""
 
     def __init__(self, pids: dict[str, int]) -> None:
-        self.procs = {name: psutil.Process(pid) for name, pid in pids.items()}
+        self.procs = {name: service_process(pid) for name, pid in pids.items()}
         self.cpu0 = {name: sum(p.cpu_times()[:2]) for name, p in self.procs.items()}
         self.rss = dict.fromkeys(pids, 0)
         self.stop = threading.Event()

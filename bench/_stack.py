@@ -48,6 +48,16 @@ def clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(("HERON_", "OTEL_"))}
 
 
+def service_pid(pid: int) -> int:
+    """The pid of the program a runner service runs: the runner's own pid is `heron_stack.supervise`, which
+    runs the program as its only child (and restarts it)."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return pid
+    return int(children[0]) if len(children) == 1 else pid
+
+
 def stratified(count: int, rng: random.Random) -> list[float]:
     """`count` values in [0, 1), one in each 1/count slice, shuffled.
 

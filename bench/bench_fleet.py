@@ -40,6 +40,7 @@ from alert_worker.rules.loader import load_rule_files
 from alert_worker.sources.prometheus import PrometheusSource
 from alert_worker.state.redis_store import RedisStore
 from bench._report import peer_versions, stamp
+from bench._stack import service_pid
 from heron_stack import config as stack_config
 from heron_stack import environment_variables as ev
 from heron_stack.simulate.command import exporter_factory
@@ -127,18 +128,11 @@ def collector_counters(telemetry_url: str) -> dict[str, Any]:
     return out
 
 
-def service_process(pid: int) -> psutil.Process:
-    """The service's own process: the runner's pid is `heron_stack.supervise`, which runs the binary as its child."""
-    proc = psutil.Process(pid)
-    children = proc.children()
-    return children[0] if len(children) == 1 else proc
-
-
 class Sampler:
     """CPU seconds and peak RSS of the collector and Prometheus while the fleet runs."""
 
     def __init__(self, pids: dict[str, int]) -> None:
-        self.procs = {name: service_process(pid) for name, pid in pids.items()}
+        self.procs = {name: psutil.Process(service_pid(pid)) for name, pid in pids.items()}
         self.cpu0 = {name: sum(p.cpu_times()[:2]) for name, p in self.procs.items()}
         self.rss = dict.fromkeys(pids, 0)
         self.stop = threading.Event()

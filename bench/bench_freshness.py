@@ -26,7 +26,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from bench._report import pct, peer_versions, stamp
-from bench._stack import BenchStack, free_port, stratified, until
+from bench._stack import BenchStack, free_port, service_pid, stratified, until
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "benchmarks" / "freshness.md"
@@ -145,9 +145,10 @@ def run(trials: int) -> tuple[list[Side], int]:
         stack.start_heron("loadgen", env={"OTEL_SDK_DISABLED": "true"})
         # Niced, loadgen's CPU time is counted as `nice` by the kernel: a marker the other jobs on a shared
         # host do not produce, so their load is never mistaken for the spike. Its workers inherit it.
-        pid = stack.stack.runner.state("loadgen").pid
-        if pid is None:
+        supervisor = stack.stack.runner.state("loadgen").pid
+        if supervisor is None:
             raise RuntimeError("loadgen is not running")
+        pid = service_pid(supervisor)
         for task in Path(f"/proc/{pid}/task").iterdir():  # Linux nices threads one by one
             os.setpriority(os.PRIO_PROCESS, int(task.name), NICE)
         loadgen = stack.config.url("loadgen")

@@ -8,7 +8,6 @@ python -m bench --report-only   only rebuild docs/benchmarks.md from existing fr
 from __future__ import annotations
 
 import argparse
-import platform
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -24,18 +23,16 @@ def available() -> list[str]:
     return sorted(p.stem.removeprefix("bench_") for p in (ROOT / "bench").glob("bench_*.py"))
 
 
-def machine() -> str:
-    cpus = Path("/proc/cpuinfo").read_text().count("processor\t:") if Path("/proc/cpuinfo").exists() else 0
-    return f"{platform.system()} {platform.machine()}, {cpus} CPUs, Python {platform.python_version()}"
-
-
 def assemble() -> None:
     parts = [
         "# Heron benchmarks\n",
         "Produced by `make bench` (`python -m bench`); each section comes from `bench/bench_<topic>.py` and\n"
         "`docs/benchmarks/<topic>.md`. Peers are measured in the same run and compared as ratios, because the\n"
         "machines these run on are shared and noisy. No test asserts a timing; the goals are checked here.\n",
-        f"Last assembled {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}.\n",
+        "Every percentile carries its n. A figure is called p95 only with at least 40 trials (p99: 100); with\n"
+        'fewer it is the maximum and says so ("max of n"). Peer versions are read from the binaries in the run.\n',
+        f"Last assembled {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; each section's first line says when, at which "
+        "commit and on which machine it was measured.\n",
     ]
     for fragment in sorted(FRAGMENTS.glob("*.md")):
         # Fragments link images relative to docs/benchmarks/; the report sits one level up.

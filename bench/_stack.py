@@ -5,9 +5,7 @@ Peers (node_exporter, Alertmanager) run under the same runner, so `down` stops t
 
 from __future__ import annotations
 
-import math
 import os
-import platform
 import random
 import shutil
 import socket
@@ -50,12 +48,14 @@ def clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(("HERON_", "OTEL_"))}
 
 
-def percentile(values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0..100); NaN for no values."""
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
+def service_pid(pid: int) -> int:
+    """The pid of the program a runner service runs: the runner's own pid is `heron_stack.supervise`, which
+    runs the program as its only child (and restarts it)."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return pid
+    return int(children[0]) if len(children) == 1 else pid
 
 
 def stratified(count: int, rng: random.Random) -> list[float]:
@@ -67,11 +67,6 @@ def stratified(count: int, rng: random.Random) -> list[float]:
     values = [(i + rng.random()) / count for i in range(count)]
     rng.shuffle(values)
     return values
-
-
-def machine() -> str:
-    cpus = os.cpu_count() or 0
-    return f"{platform.system()} {platform.machine()}, {cpus} CPUs, Python {platform.python_version()}"
 
 
 def until(check: Callable[[], bool], timeout: float, what: str, step: float = 0.1) -> None:

@@ -35,6 +35,8 @@ from pathlib import Path
 
 import httpx
 
+from bench._report import binary_version, stamp
+
 ROOT = Path(__file__).resolve().parent.parent
 FRAGMENT = ROOT / "docs" / "benchmarks" / "agent.md"
 PLOT = ROOT / "docs" / "img" / "bench_agent.png"
@@ -300,27 +302,14 @@ def host_series() -> tuple[int, int, int]:
     return len(host), len({p["name"] for p in host}), len(points) - len(host)
 
 
-def machine() -> str:
-    cpus = os.cpu_count()
-    model = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if "model name" in line
-        ),
-        platform.processor(),
-    )
-    return f"{platform.system()} {platform.release()}, {cpus} x {model}, Python {platform.python_version()}"
-
-
-def plot(ne: NodeExporterResult, agent: dict[str, float], series: int) -> None:
+def plot(ne: NodeExporterResult, agent: dict[str, float], series: int, ne_version: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.6))
-    names = ["node_exporter 1.5", "otel-agent"]
+    names = [f"node_exporter {ne_version}", "otel-agent"]
     colors = ["#888888", "#2a7ab0"]
     panels: list[tuple[str, list[float]]] = [
         ("CPU per scrape / cycle (ms)", [ne.cpu_ms_per_scrape, agent["cpu_ms_per_cycle"]]),
@@ -344,7 +333,8 @@ def write_fragment(ne: NodeExporterResult, agent: dict[str, float], steps: dict[
     series = total_series + self_series
     ratio = agent["cpu_ms_per_cycle"] / ne.cpu_ms_per_scrape
     load = os.getloadavg()[0]
-    plot(ne, agent, series)
+    ne_version = binary_version(NODE_EXPORTER)
+    plot(ne, agent, series, ne_version)
     step_rows = "\n".join(
         f"| {name} | {value:.2f} |"
         for name, value in steps.items()
@@ -358,7 +348,7 @@ def write_fragment(ne: NodeExporterResult, agent: dict[str, float], steps: dict[
     memory_rows += f"\n| **total after start-up and a first cycle** | **{total:.1f}** |"
     memory_rows += "\n" + "\n".join(f"| {name} | {mib:+.1f} |" for name, mib in memory[loaded:])
     rows = [
-        "| | node_exporter 1.5 (Debian, default collectors) | otel-agent (OTLP/HTTP, gzip) |",
+        f"| | node_exporter {ne_version} (Debian, default collectors) | otel-agent (OTLP/HTTP, gzip) |",
         "|---|---|---|",
         f"| CPU per scrape / per collection cycle | {ne.cpu_ms_per_scrape:.2f} ms "
         f"| {agent['cpu_ms_per_cycle']:.2f} ms ({ratio:.2f}x) |",
@@ -376,8 +366,10 @@ def write_fragment(ne: NodeExporterResult, agent: dict[str, float], steps: dict[
     FRAGMENT.write_text(
         f"""## Host agent vs node_exporter
 
-Machine: {machine()}; shared with other work while measured (load average {load:.1f} at the end of
-the run), so expect noise of ±20 % and CPU times inflated for both programs alike.
+{stamp()}
+
+Shared with other work while measured (load average {load:.1f} at the end of the run), so expect noise
+of ±20 % and CPU times inflated for both programs alike.
 Run: `.venv/bin/python -m bench.bench_agent{" --long" if long else ""}`
 ({ne.scrapes} node_exporter scrapes; agent window of {int(agent["cycles"])} cycles at 1 s).
 

@@ -32,7 +32,8 @@ from opentelemetry.sdk.resources import Resource
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from bench._stack import BenchStack, free_port, machine, percentile, stratified, until
+from bench._report import pct, peer_versions, stamp
+from bench._stack import BenchStack, free_port, stratified, until
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "benchmarks" / "alert_latency.md"
@@ -259,8 +260,8 @@ def run(trials: int, intervals: Sequence[int]) -> list[Series]:
 def _row(series: Series) -> str:
     f, r = series.firing, series.resolved
     return (
-        f"| {series.interval} s | {series.side} | {percentile(f, 50):.2f} | {percentile(f, 95):.2f} "
-        f"| {max(f, default=float('nan')):.2f} | {percentile(r, 50):.2f} | {percentile(r, 95):.2f} | {series.missed} |"
+        f"| {series.interval} s | {series.side} | {pct(f, 50).format()} | {pct(f, 95).format()} "
+        f"| {max(f, default=float('nan')):.2f} | {pct(r, 50).format()} | {pct(r, 95).format()} | {series.missed} |"
     )
 
 
@@ -269,11 +270,12 @@ def _ratios(results: list[Series], intervals: Sequence[int]) -> str:
     for i in intervals:
         heron = next(r for r in results if r.side == HERON and r.interval == i)
         peer = next(r for r in results if r.side == PEER and r.interval == i)
-        p50 = percentile(heron.firing, 50) / percentile(peer.firing, 50)
-        p95 = percentile(heron.firing, 95) / percentile(peer.firing, 95)
-        r50 = percentile(heron.resolved, 50) / percentile(peer.resolved, 50)
+        h50, p50 = pct(heron.firing, 50), pct(peer.firing, 50)
+        h95, p95 = pct(heron.firing, 95), pct(peer.firing, 95)
+        r50 = pct(heron.resolved, 50).value / pct(peer.resolved, 50).value
         lines.append(
-            f"- {i} s evaluation interval: firing p50 **{p50:.2f}x**, p95 **{p95:.2f}x**; resolved p50 {r50:.2f}x"
+            f"- {i} s evaluation interval: firing p50 **{h50.value / p50.value:.2f}x** (n = {h50.n} / {p50.n}), "
+            f"{h95.name} **{h95.value / p95.value:.2f}x**; resolved p50 {r50:.2f}x"
         )
     return "\n".join(lines)
 
@@ -296,23 +298,28 @@ def plot(results: list[Series]) -> None:
     plt.close(fig)
 
 
-def write_report(results: list[Series], trials: int, intervals: Sequence[int], long: bool) -> None:
+def write_report(
+    results: list[Series], trials: int, intervals: Sequence[int], long: bool, versions: dict[str, str]
+) -> None:
     DOC.parent.mkdir(parents=True, exist_ok=True)
     rows = "\n".join(_row(r) for r in results)
     listed = " and ".join(f"{i} s" for i in intervals)
     DOC.write_text(
         f"""## Alert latency
 
+{stamp()}
+
 Time from a breach to the notification arriving at a webhook receiver, Heron beside Prometheus +
 Alertmanager in the same run. A gauge `heron.bench.breach` is sent over OTLP every second to the real
-collector (batch 200 ms, remote write) into Debian's Prometheus 2.42; at the breach it steps from 0 to 1 and
-is exported at once. **Breach** = that sample's timestamp; **received** = the receiver's HTTP handler got
-the notification for that alert. The recovery steps it back to 0 and times the resolved notification alike.
+collector {versions["collector"]} (batch 200 ms, remote write) into Debian's Prometheus
+{versions["prometheus"]}; at the breach it steps from 0 to 1 and is exported at once. **Breach** = that
+sample's timestamp; **received** = the receiver's HTTP handler got the notification for that alert. The
+recovery steps it back to 0 and times the resolved notification alike.
 
 - Heron: the real `alert-worker worker` (Celery, concurrency 2) and `alert-worker beat` (RedBeat) with a
-  private Redis, delivering through the `webhook` channel (Alertmanager JSON).
-- Peer: the same Prometheus evaluating the same rule file, sending to Debian's Alertmanager 0.25 (single
-  instance, no cluster) with a `webhook_config` to the same receiver.
+  private redis-server {versions["redis"]}, delivering through the `webhook` channel (Alertmanager JSON).
+- Peer: the same Prometheus evaluating the same rule file, sending to Debian's Alertmanager
+  {versions["alertmanager"]} (single instance, no cluster) with a `webhook_config` to the same receiver.
 - Both: one rule per evaluation interval ({listed}), `expr: heron_bench_breach{{bench_interval="…"}} > 0.5`,
   `for: 0s`; `group_by: [alertname]`, `group_wait: 0s`, `group_interval: 1s`, `repeat_interval: 4h`,
   resolved notifications on (Heron: `cooldown: 0s`, flap hold off since every trial fires and resolves).
@@ -320,7 +327,8 @@ the notification for that alert. The recovery steps it back to 0 and times the r
   {0.5 + max(intervals):g} s after the firing ones), pauses spread evenly over that range across the trials, so the
   steps fall at every phase of both evaluation schedules.
 
-| interval | side | firing p50 s | firing p95 s | firing max s | resolved p50 s | resolved p95 s | missed |
+| interval | side | firing p50 s | firing p95 s (or max of n) | firing max s | resolved p50 s \
+| resolved p95 s (or max of n) | missed |
 |---|---|---|---|---|---|---|---|
 {rows}
 
@@ -328,8 +336,8 @@ Heron / Prometheus + Alertmanager (below 1: Heron was faster):
 
 {_ratios(results, intervals)}
 
-With {trials} breaches the 5 s rows are dominated by where each breach fell in the interval; `--long` (30)
-gives firmer numbers.
+A p95 is named only with at least 40 breaches (`--long`); with fewer the tail columns give the maximum and
+say so. With few breaches the 5 s rows are dominated by where each breach fell in the interval.
 
 The floor for both is the trip into Prometheus (collector batch up to 200 ms, remote write) plus the wait
 for the next evaluation (uniform over one interval); after that Heron goes through Celery (beat -> Redis ->
@@ -338,7 +346,7 @@ aggregation group.
 
 ![alert latency](../img/bench_alert_latency.png)
 
-Machine: {machine()}; shared with other engineers' jobs while measured, so the numbers are noisy.
+The machine is shared with other engineers' jobs, so the numbers are noisy.
 Reproduce: `.venv/bin/python -m bench.bench_alert_latency{" --long" if long else ""}`.
 """,
         encoding="utf-8",
@@ -357,19 +365,20 @@ def _intervals(text: str) -> list[int]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--long", action="store_true", help="30 breaches instead of 8")
+    parser.add_argument("--long", action="store_true", help="40 breaches instead of 8")
     parser.add_argument("--trials", type=int, help="number of breaches (overrides --long)")
     parser.add_argument("--intervals", type=_intervals, default=[1, 5], help="evaluation intervals, s (default 1,5)")
     args = parser.parse_args(argv)
-    trials = args.trials or (30 if args.long else 8)
+    trials = args.trials or (40 if args.long else 8)
     if trials < 2:
         parser.error(f"--trials {trials}: need at least 2 breaches for percentiles")
+    versions = peer_versions("prometheus", "alertmanager", "redis", "collector")
     results = run(trials, args.intervals)
     if not all(r.firing and r.resolved for r in results):
         print("some side never notified; see the stack logs", file=sys.stderr)
         return 1
     plot(results)
-    write_report(results, trials, args.intervals, args.long)
+    write_report(results, trials, args.intervals, args.long, versions)
     print(f"wrote {DOC.relative_to(ROOT)} and {IMG.relative_to(ROOT)}")
     return 0
 

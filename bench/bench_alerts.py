@@ -10,7 +10,6 @@ Writes docs/benchmarks/alerts.md and docs/img/bench_alerts.png.
 from __future__ import annotations
 
 import argparse
-import platform
 import random
 import shutil
 import socket
@@ -37,6 +36,7 @@ from alert_worker.rules.evaluator import EvalSettings
 from alert_worker.rules.loader import load_rule_files, parse_rules
 from alert_worker.sources.prometheus import PrometheusSource
 from alert_worker.state.redis_store import RedisStore
+from bench._report import pct, peer_versions, stamp
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "benchmarks" / "alerts.md"
@@ -207,6 +207,7 @@ def cycle_cost(hosts: int, cycles: int, workdir: Path) -> dict[str, float]:
         source.close()
         return {
             "hosts": hosts,
+            "groups": len(groups),
             "rules": sum(len(g.rules) for g in groups),
             "queries": statistics.median(queries),
             "cpu_ms": statistics.median(cpu) * 1000,
@@ -289,7 +290,7 @@ def breach_latency(trials: int, workdir: Path) -> tuple[list[float], float]:
 
 
 def write_report(
-    costs: list[dict[str, float]], latencies: list[float], interval: float, args: argparse.Namespace
+    costs: list[dict[str, float]], latencies: list[float], interval: float, cycles: int, args: argparse.Namespace
 ) -> None:
     DOC.parent.mkdir(parents=True, exist_ok=True)
     IMG.parent.mkdir(parents=True, exist_ok=True)
@@ -309,41 +310,55 @@ def write_report(
     ax2.set_title(f"for: 0, interval {interval:g}s")
     fig.tight_layout()
     fig.savefig(IMG, dpi=100)
-    p50 = statistics.median(latencies)
-    p95 = sorted(latencies)[max(0, round(0.95 * len(latencies)) - 1)]
-    cpus = Path("/proc/cpuinfo").read_text().count("processor\t:")
+    p50, p95 = pct(latencies, 50), pct(latencies, 95)
+    versions = peer_versions("prometheus", "redis")
     rows = "\n".join(
         f"| {c['hosts']:.0f} | {c['rules']:.0f} | {c['queries']:.0f} | {c['cpu_ms']:.1f} | {c['wall_ms']:.1f} "
         f"| {c['peer_ms']:.1f} | {c['wall_ms'] / c['peer_ms'] if c['peer_ms'] else float('nan'):.1f}x "
         f"| {c['firing']:.0f} |"
         for c in costs
     )
+    rules = sorted({int(c["rules"]) for c in costs})
+    groups = sorted({int(c["groups"]) for c in costs})
+    queries = sorted({int(c["queries"]) for c in costs})
+    counts = f"{' / '.join(map(str, rules))} rules in {' / '.join(map(str, groups))} groups"
+    if queries == rules:
+        query_text = (
+            f"Every cycle made {queries[0]} queries for {rules[0]} rules: one instant query per rule, not per host;"
+        )
+    else:
+        query_text = (
+            f"Cycles made {' / '.join(map(str, queries))} queries (median) for {' / '.join(map(str, rules))} rules;"
+        )
     DOC.write_text(
         f"""## Alert engine
 
-One evaluation cycle = every group of the default rule pack (`prometheus/rules/*.rules.yml`) evaluated once
-against a Prometheus holding N synthetic hosts (agent metric names; 5% of hosts over the CPU and memory
-thresholds), state in Redis. Each cycle moves the engine's clock 55 s ahead so `for` timers run out; since
-the data stops at real time, HostStoppedReporting fires for every host in the later cycles, so the cycles
-include about N firing alerts, inhibition, grouping and jobs ("firing" column). Peer: Prometheus' own rule
-manager evaluating the same files in the same run (`prometheus_rule_group_last_duration_seconds`).
+{stamp()}
+
+One evaluation cycle = every group of the default rule pack (`prometheus/rules/*.rules.yml`, as loaded by this
+run: {counts}) evaluated once against Debian's Prometheus {versions["prometheus"]} holding N synthetic hosts
+(agent metric names; 5% of hosts over the CPU and memory thresholds), state in redis-server
+{versions["redis"]}. Each cycle moves the engine's clock 55 s ahead so `for` timers run out; since the data
+stops at real time, HostStoppedReporting fires for every host in the later cycles, so the cycles include
+about N firing alerts, inhibition, grouping and jobs ("firing" column). Median of {cycles} cycles per N.
+Peer: Prometheus' own rule manager evaluating the same files in the same run
+(`prometheus_rule_group_last_duration_seconds`).
 
 | hosts | rules | queries / cycle | engine CPU ms / cycle | engine wall ms / cycle \
 | Prometheus rule eval ms | wall vs Prometheus | firing |
 |---|---|---|---|---|---|---|---|
 {rows}
 
-Queries per cycle equal the number of rules (one instant query per rule, not per host); presence checks for
-vanished firing series come on top only when a series disappears. Engine wall time includes the Prometheus
-query time, JSON state load/save in Redis and the notification pipeline.
+{query_text} presence checks for vanished firing series come on top only when a series disappears. Engine wall
+time includes the Prometheus query time, JSON state load/save in Redis and the notification pipeline.
 
 Breach to job enqueued (`for: 0`, evaluation interval {interval:g} s, Prometheus scrape 1 s, {len(latencies)} breaches):
-p50 **{p50:.2f} s**, p95 **{p95:.2f} s**, max {max(latencies):.2f} s (target: interval + 1 s = {interval + 1:g} s).
+median **{p50.format(unit=" s")}**, tail **{p95.format(unit=" s")}**, max {max(latencies):.2f} s
+(target: interval + 1 s = {interval + 1:g} s). A p95 is only named with at least 40 breaches.
 
 ![alert engine benchmark](../img/bench_alerts.png)
 
-Machine: {platform.system()} {platform.machine()}, {cpus} CPUs, Python {platform.python_version()}; shared with
-other jobs while measured, so expect noise.
+Shared machine: other jobs ran while this was measured, so expect noise.
 Reproduce: `.venv/bin/python -m bench.bench_alerts{" --long" if args.long else ""}`.
 """
     )
@@ -355,7 +370,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     host_counts = [100, 1000, 3000] if args.long else [100, 1000]
     cycles = 6
-    trials = 40 if args.long else 15
+    trials = 60 if args.long else 40  # at least 40, so the tail is a real p95
     with tempfile.TemporaryDirectory(prefix="heron-bench-alerts-") as tmp:
         workdir = Path(tmp)
         costs = [cycle_cost(n, cycles, workdir) for n in host_counts]
@@ -363,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
             print(c)
         latencies, interval = breach_latency(trials, workdir)
         print("latencies", [round(x, 2) for x in latencies])
-    write_report(costs, latencies, interval, args)
+    write_report(costs, latencies, interval, cycles, args)
     print(f"wrote {DOC.relative_to(ROOT)} and {IMG.relative_to(ROOT)}")
     return 0
 

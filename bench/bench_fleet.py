@@ -39,6 +39,8 @@ from alert_worker.notify.routing import load_routing
 from alert_worker.rules.loader import load_rule_files
 from alert_worker.sources.prometheus import PrometheusSource
 from alert_worker.state.redis_store import RedisStore
+from bench._report import peer_versions, stamp
+from bench._stack import service_pid
 from heron_stack import config as stack_config
 from heron_stack import environment_variables as ev
 from heron_stack.simulate.command import exporter_factory
@@ -130,7 +132,7 @@ class Sampler:
     """CPU seconds and peak RSS of the collector and Prometheus while the fleet runs."""
 
     def __init__(self, pids: dict[str, int]) -> None:
-        self.procs = {name: psutil.Process(pid) for name, pid in pids.items()}
+        self.procs = {name: psutil.Process(service_pid(pid)) for name, pid in pids.items()}
         self.cpu0 = {name: sum(p.cpu_times()[:2]) for name, p in self.procs.items()}
         self.rss = dict.fromkeys(pids, 0)
         self.stop = threading.Event()
@@ -337,18 +339,17 @@ def write_report(rows: list[dict[str, Any]], cycles: int, args: argparse.Namespa
         f"| {r['heron_wall_ms'] / r['peer_ms'] if r['peer_ms'] else float('nan'):.1f}x |"
         for r in rows
     )
-    cpus = os.cpu_count()
-    model = next(
-        (ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines() if "model name" in ln),
-        platform.processor(),
-    )
+    versions = peer_versions("collector", "prometheus", "redis")
     DOC.write_text(
         f"""## Fleet: how many hosts one machine takes
+
+{stamp()}
 
 `heron simulate` sends N synthetic hosts through the agent's own pipeline, encoder and OTLP/HTTP exporter
 (about 190 points per host: per-core CPU, memory, paging, disks, filesystems, NICs, connections,
 processes, agent self-metrics), 50 hosts per request, the requests spread over each 10 s interval. Each N
-runs {cycles} intervals against a fresh collector + Prometheus (+ Redis for the alert engine) started by
+runs {cycles} intervals against a fresh collector {versions["collector"]} + Prometheus {versions["prometheus"]}
+(+ redis-server {versions["redis"]} for the alert engine) started by
 `heron_stack`, all on this one machine together with the simulator.
 
 Largest fleet sustained (no point lost or refused by the collector, and every interval's points delivered
@@ -385,8 +386,7 @@ The collector's memory limit is `memory_limiter.limit_mib` in `otel-collector.ya
 above its soft limit the collector refuses data with 503; the sender (the agent's exporter) retries, and
 what still fails after its 10 s timeout is counted as "simulator failed", the points lost for good.
 
-Machine: {platform.system()} {platform.machine()}, {cpus} x {model}, {psutil.virtual_memory().total / 2**30:.0f} GiB,
-Python {platform.python_version()}; shared with other work while measured (load average above the core
+Python {platform.python_version()}; the machine was shared with other work while measured (load average above the core
 count), so expect noise. The simulator, the collector and Prometheus share the same 2 cores; on a real
 deployment the senders are elsewhere.
 Reproduce: `.venv/bin/python -m bench.bench_fleet{" --long" if args.long else ""}`.

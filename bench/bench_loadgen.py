@@ -24,9 +24,11 @@ import psutil
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from bench._report import computed_pct, stamp
 from loadgen.actions.base import ActionEnv
 from loadgen.actions.cpu import available_cores
 from loadgen.actions.memory import MemoryLeak
+from loadgen.actions.traffic import RESERVOIR
 from loadgen.config import LoadgenConfig
 from loadgen.validation import MemoryLeakRequest
 
@@ -182,6 +184,8 @@ def traffic_series(duration: float, tmp: Path) -> tuple[list[dict[str, float]], 
                         "dropped": a["dropped"],
                         "p50_ms": a["latency_p50_ms"],
                         "p95_ms": a["latency_p95_ms"],
+                        # loadgen's percentiles cover its last RESERVOIR latencies of answered requests
+                        "latency_n": min(a["ok"] + a["failed"], RESERVOIR),
                     }
                 )
                 print(
@@ -263,7 +267,8 @@ def write_doc(
     lines = [
         "## Load generator precision",
         "",
-        f"Machine: {platform.machine()}, {psutil.cpu_count()} cores, {psutil.virtual_memory().total // MIB} MiB RAM, "
+        stamp(),
+        "",
         f"Python {platform.python_version()}, {platform.system()} {platform.release()}. "
         f"Load average at start: {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} "
         "(a shared machine: other jobs ran at the same time, so numbers are noisy). "
@@ -309,7 +314,8 @@ def write_doc(
     for r in traffic:
         lines.append(
             f"| {r['requested']:.0f} | {r['achieved']:.0f} | {r['achieved'] / r['requested']:.2f} | {r['ok']:.0f} | "
-            f"{r['failed']:.0f} | {r['dropped']:.0f} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} |"
+            f"{r['failed']:.0f} | {r['dropped']:.0f} | {computed_pct(50, int(r['latency_n']), r['p50_ms'], '.1f')} | "
+            f"{computed_pct(95, int(r['latency_n']), r['p95_ms'], '.1f')} |"
         )
     lines += [
         "",

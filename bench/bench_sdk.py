@@ -28,6 +28,8 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from bench._report import stamp
+
 ROOT = Path(__file__).resolve().parent.parent
 FRAGMENT = ROOT / "docs" / "benchmarks" / "sdk.md"
 PLOT = ROOT / "docs" / "img" / "bench_sdk.png"
@@ -318,11 +320,6 @@ def summarize(results: dict[str, list[dict]]) -> dict[str, dict[str, float]]:
     return summary
 
 
-def machine() -> str:
-    cpus = os.cpu_count() or 0
-    return f"{platform.system()} {platform.machine()}, {cpus} CPUs, Python {platform.python_version()}"
-
-
 def breakdown_lines(breakdown: dict, rounds: int, requests: int) -> list[str]:
     lines = [
         "### Where Heron's time goes\n",
@@ -407,7 +404,8 @@ def write_report(
     otel_best, heron_best = summary["otel"]["added_best"], summary["heron"]["added_best"]
     lines = [
         "## SDK overhead on a Flask hello-world\n",
-        f"Machine: {machine()} (shared with other work while measured: expect noise). "
+        f"{stamp()}\n",
+        f"Python {platform.python_version()}; the machine is shared with other work: expect noise. "
         f"{rounds} rounds x {requests} requests per variant, the three variants in one process in short "
         "phases whose order rotates every round; the median of per-500-request batch means per phase, then the "
         "median over rounds. Each phase's CPU time includes flushing its spans.\n",

@@ -58,19 +58,38 @@ def test_run_walks_the_timeline_and_completes(client: FlaskClient) -> None:
     assert client.get("/api/scenarios/running").get_json()["scenarios"] == []
 
 
-def test_pause_stops_actions_and_resume_restarts_them(client: FlaskClient) -> None:
-    client.post("/api/scenarios/tiny/start", json={})
+class ManualClock:
+    """The scenario runner's monotonic clock, moved only by the test."""
+
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_pause_stops_actions_and_resume_restarts_them(app: Flask, client: FlaskClient) -> None:
+    clock = ManualClock()
+    # Scenario time (the runner's clock, which the API reads through the engine's) moves only when the test says so.
+    lab(app).runner._clock = lab(app).engine._clock = clock
+    client.post("/api/scenarios/tiny/start", json={"speed": 1})
+    clock.t += 2.0
     wait_for(lambda: _run(client)["action_ids"], timeout=5, what="first action")
     paused = client.post("/api/scenarios/tiny/pause", json={})
     assert paused.get_json()["status"] == "paused"
     wait_for(lambda: not client.get("/api/actions/active").get_json()["actions"], timeout=5, what="actions stopped")
-    elapsed = _run(client)["elapsed_seconds"]
+    assert _run(client)["elapsed_seconds"] == 2.0
+    clock.t += 100.0  # a long pause: the timeline does not move while paused
+    assert _run(client)["elapsed_seconds"] == 2.0
     assert client.post("/api/scenarios/tiny/pause", json={}).status_code == 409
     resumed = client.post("/api/scenarios/tiny/resume", json={}).get_json()
     assert resumed["status"] == "running"
-    assert resumed["elapsed_seconds"] == pytest.approx(elapsed, abs=0.3)
+    assert resumed["elapsed_seconds"] == 2.0
+    assert resumed["current_phase"] == "calm"
     active = client.get("/api/actions/active").get_json()["actions"]
     assert [a["type"] for a in active] == ["cpu-stress"]
+    clock.t += 3.0
+    assert _run(client)["elapsed_seconds"] == 5.0  # after the resume it moves on from where it stopped
     stopped = client.delete("/api/scenarios/tiny/stop").get_json()
     assert stopped["status"] == "stopped"
     wait_for(lambda: not client.get("/api/actions/active").get_json()["actions"], timeout=5, what="actions stopped")

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 EVALUATE_TASK = "heron.evaluate_group"
 DELIVER_TASK = "heron.deliver"
 SWEEP_TASK = "heron.deliver_sweep"
-SWEEP_INTERVAL_S = 300
+SWEEP_INTERVAL_S = 15
 RESTORE_SCAN_S = 5
 
 

@@ -54,6 +54,10 @@ class InMemoryOutbox:
             row.state, row.owner, row.lease_until = "sending", owner, now + lease
             return Claim(status="claimed", attempts=row.attempts, lease_until=row.lease_until, recovered=recovered)
 
+    def seen(self, job: NotificationJob, now: float) -> None:
+        with self._lock:
+            self.rows.setdefault(job.idempotency_key, _Row())
+
     def mark_sent(self, key: str, now: float, remote_id: str, retention: float) -> None:
         with self._lock:
             row = self.rows.setdefault(key, _Row())

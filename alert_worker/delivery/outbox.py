@@ -62,7 +62,19 @@ class Outbox(Protocol):
     def mark_retry(self, key: str, owner: str, error: str, next_at: float) -> None: ...
     def mark_dead(self, key: str, now: float, reason: str, retention: float) -> None: ...
     def get(self, key: str) -> OutboxRecord | None: ...
+    def seen(self, job: NotificationJob, now: float) -> None:
+        """Record that a task for `job` is alive now (creating its record if it has none yet)."""
 
+
+# A task that runs for a notification, even one that only waits (busy, rate limit), leaves this mark,
+# so the sweep can tell a waiting notification from one whose task message was lost.
+_SEEN = """
+if not redis.call('HGET', KEYS[1], 'state') then
+  redis.call('HSET', KEYS[1], 'state', 'pending', 'attempts', 0, 'job', ARGV[2], 'destination', ARGV[3],
+             'first_seen', ARGV[1], 'recovered', 0)
+end
+redis.call('HSET', KEYS[1], 'last_seen', ARGV[1])
+"""
 
 _CLAIM = """
 local k = KEYS[1]
@@ -125,6 +137,11 @@ class RedisOutbox:
         self._sent = client.register_script(_SENT)
         self._retry = client.register_script(_RETRY)
         self._dead = client.register_script(_DEAD)
+        self._seen = client.register_script(_SEEN)
+
+    def seen(self, job: NotificationJob, now: float) -> None:
+        body = json.dumps(job_to_dict(job))
+        self._seen(keys=[PREFIX + job.idempotency_key], args=[repr(now), body, job.destination])
 
     def state(self, key: str) -> str | None:
         value = self._r.hget(PREFIX + key, "state")
@@ -165,17 +182,19 @@ class RedisOutbox:
         )
 
     def stuck(self, now: float, grace: float, limit: int = 1000) -> list[NotificationJob]:
-        """Jobs still pending or sending `grace` seconds after they were due: their task message was lost.
+        """Jobs still pending or sending `grace` seconds after they were due and after a task last ran for
+        them: their task message was lost.
 
         Re-enqueuing them is safe: the claim still lets at most one send happen.
         """
         found: list[NotificationJob] = []
         for key in self._r.scan_iter(match=PREFIX + "*", count=500):
-            fields = ["state", "lease_until", "next_attempt_at", "first_seen", "job"]
-            state, lease_until, next_at, first_seen, body = self._r.hmget(key, fields)
+            fields = ["state", "lease_until", "next_attempt_at", "first_seen", "job", "last_seen"]
+            state, lease_until, next_at, first_seen, body, last_seen = self._r.hmget(key, fields)
             if state is None or body is None or _s(state) not in ("pending", "sending"):
                 continue
             due = float(_s(lease_until if _s(state) == "sending" else next_at or first_seen or 0))
+            due = max(due, float(_s(last_seen or 0)))
             if due + grace < now:
                 found.append(job_from_dict(json.loads(body)))
                 if len(found) >= limit:

@@ -94,7 +94,10 @@ class DeliveryService:
         return outcome
 
     def _deliver(self, job: NotificationJob) -> Outcome:
-        if self.outbox.state(job.idempotency_key) in ("sent", "dead"):
+        state = self.outbox.state(job.idempotency_key)
+        if state not in ("sent", "dead"):
+            self.outbox.seen(job, self.clock.now())
+        if state in ("sent", "dead"):
             return Outcome("duplicate", detail="already handled")
         channel = self.channels.get(job.destination)
         if channel is None:

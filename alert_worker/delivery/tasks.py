@@ -12,7 +12,7 @@ from typing import Any
 import redis
 from celery.signals import after_setup_logger, after_setup_task_logger
 
-from alert_worker.celery_app import DELIVER_TASK, app, enqueue_delivery
+from alert_worker.celery_app import DELIVER_TASK, RESTORE_SCAN_S, app, enqueue_delivery
 from alert_worker.channels.config import resolve_destinations
 from alert_worker.channels.redact import install_log_redaction
 from alert_worker.config import AlertsConfig
@@ -24,8 +24,18 @@ from alert_worker.models import job_from_dict
 
 log = logging.getLogger(__name__)
 SWEEP_TASK = "heron.deliver_sweep"
-#: A pending/sending notification this long past due has lost its task message.
-SWEEP_GRACE = 900.0
+
+
+def sweep_grace(config: AlertsConfig) -> float:
+    """How long past due, with no task run for it, a notification must be to count as lost.
+
+    A live task runs at least every half visibility timeout (the longest countdown), and a task of a
+    killed worker comes back after the visibility timeout plus one restore scan; twice the timeout
+    covers both with room to spare.
+    """
+    return 2 * config.visibility_timeout_s + RESTORE_SCAN_S
+
+
 _service: DeliveryService | None = None
 
 
@@ -91,7 +101,7 @@ def sweep_task() -> int:
     outbox = service().outbox
     if not isinstance(outbox, RedisOutbox):
         return 0
-    jobs = outbox.stuck(time.time(), SWEEP_GRACE)
+    jobs = outbox.stuck(time.time(), sweep_grace(app.conf.heron_config))
     for job in jobs:
         log.warning("re-enqueuing notification %s -> %s (its task was lost)", job.idempotency_key, job.destination)
         enqueue_delivery(job)

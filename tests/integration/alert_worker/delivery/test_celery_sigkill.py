@@ -135,6 +135,10 @@ def test_sigkilled_celery_workers_send_nothing_twice_and_every_chat_ends_showing
 
         tg.on_hold = interrupt
         worker.start()
+        # As deployed: beat runs the delivery sweep, which re-drives a notification whose task message
+        # went down with a killed worker.
+        with (tmp_path / "beat.log").open("wb") as beat_log:
+            beat = subprocess.Popen([str(BIN), "beat"], cwd=ROOT, env=env, stdout=beat_log, stderr=subprocess.STDOUT)
         client = Celery("heron-test", broker=redis_url)
         limiter, outbox = RedisRateLimiter(redis_client), RedisOutbox(redis_client)
         try:
@@ -150,6 +154,8 @@ def test_sigkilled_celery_workers_send_nothing_twice_and_every_chat_ends_showing
             wait_for(all_sent, timeout=240, what="every notification marked sent", interval=0.1)
         finally:
             worker.stop()
+            beat.terminate()
+            beat.wait(timeout=30)
             client.close()
         texts = tg.texts()
     arrived = keys_in(texts, ns)

@@ -58,3 +58,16 @@ def test_stuck_finds_lost_tasks_only(ns, redis_client) -> None:
     found = {j.idempotency_key for j in outbox.stuck(now, grace=900) if j.idempotency_key.startswith(ns)}
     assert found == {crashed.idempotency_key, waiting.idempotency_key}
     assert outbox.stuck(now, grace=900, limit=1)  # the limit bounds one sweep
+
+
+def test_a_notification_whose_task_keeps_running_is_not_stuck_and_one_whose_task_vanished_is(ns, redis_client) -> None:
+    """Waiting for its turn (another notice of its group is being sent) leaves a mark, even before any claim."""
+    outbox = RedisOutbox(redis_client)
+    now = time.time()
+    waiting, vanished = (make_job(key=f"{ns}-{name}") for name in ("waiting", "vanished"))
+    outbox.seen(waiting, now - 100)
+    outbox.seen(waiting, now - 5)  # its task ran again 5 s ago
+    outbox.seen(vanished, now - 100)  # its task message went down with a killed worker
+    found = {j.idempotency_key for j in outbox.stuck(now, grace=45) if j.idempotency_key.startswith(ns)}
+    assert found == {vanished.idempotency_key}
+    assert outbox.get(vanished.idempotency_key).state == "pending"

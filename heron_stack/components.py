@@ -271,11 +271,17 @@ class GoInstallComponent(GoComponent):
         pin_hash = hashlib.sha256(f"{self.pin.module}@{self.pin.version}".encode()).hexdigest()[:12]
         self.cache_dir = cache_root / name / f"{self.version}-{pin_hash}"
 
+    def ldflags(self) -> str:
+        """The version stamp, so `-version` and the store's own metrics report the pinned release."""
+        return f"-X {BUILDINFO_VERSION}={self.binary}-{self.pin.version}"
+
+    def packages(self) -> list[str]:
+        return [self.pin.ref]
+
     def _build(self, log: Path, progress: Progress) -> None:
         env = {**os.environ, "GOBIN": str(self.cache_dir), "GOFLAGS": "-mod=mod"}
         _run_logged(
-            # The version stamp makes `-version` and the store's own metrics report the pinned release.
-            ["go", "install", f"-ldflags=-X {BUILDINFO_VERSION}={self.binary}-{self.pin.version}", self.pin.ref],
+            ["go", "install", f"-ldflags={self.ldflags()}", *self.packages()],
             cwd=self.cache_dir,
             env=env,
             log=log,
@@ -326,28 +332,14 @@ class PrometheusModuleComponent(GoInstallComponent):
         # One `go install` builds both binaries into one directory, under one lock.
         self.cache_dir = cache_root / "prometheus3" / self.cache_dir.name
 
-    def _build(self, log: Path, progress: Progress) -> None:
-        env = {**os.environ, "GOBIN": str(self.cache_dir), "GOFLAGS": "-mod=mod"}
-        release = self.pin.release.lstrip("v")
-        stamp = " ".join(
-            f"-X {PROMETHEUS_VERSION_VARS}.{var}={value}"
-            for var, value in (
-                ("Version", release),
-                ("Branch", "HEAD"),
-                ("Revision", self.pin.version),
-                ("BuildUser", "heron"),
-            )
+    def ldflags(self) -> str:
+        stamp = {"Version": self.pin.release.lstrip("v"), "Branch": "HEAD", "Revision": self.pin.version}
+        return " ".join(
+            f"-X {PROMETHEUS_VERSION_VARS}.{var}={value}" for var, value in {**stamp, "BuildUser": "heron"}.items()
         )
-        packages = [f"{self.pin.module}/cmd/{cmd}@{self.pin.version}" for cmd in ("prometheus", "promtool")]
-        _run_logged(
-            ["go", "install", f"-ldflags={stamp}", *packages],
-            cwd=self.cache_dir,
-            env=env,
-            log=log,
-            step="go install",
-            name=self.name,
-            progress=progress,
-        )
+
+    def packages(self) -> list[str]:
+        return [f"{self.pin.module}/cmd/{cmd}@{self.pin.version}" for cmd in ("prometheus", "promtool")]
 
 
 def victorialogs_component(project_dir: Path, cache_root: Path) -> GoInstallComponent:

@@ -10,10 +10,8 @@ window about 20 s later and the alerts resolve without waiting five minutes.
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -32,6 +30,7 @@ from opentelemetry.sdk.resources import Resource
 from alert_worker.cli import main
 from alert_worker.state.redis_store import RedisStore
 from heron_stack.components import registry
+from tests.fixtures.alerting import start_alert_worker, stop_process_group
 from tests.fixtures.stack import StackHandle, clean_env, free_port
 from tests.fixtures.standins import WebhookStandIn
 from tests.helpers import logs_query, wait_for
@@ -39,7 +38,6 @@ from tests.integration.alert_worker.delivery.conftest import write_destinations
 
 pytestmark = pytest.mark.integration
 
-BIN = Path(sys.executable).parent / "alert-worker"
 SHIPPED = Path(__file__).resolve().parents[3] / "prometheus" / "rules" / "logs" / "heron-logs.rules.yml"
 AGE_S = 280  # the lines' age when sent: inside the 5-minute window for another ~20 s
 
@@ -88,23 +86,6 @@ def _log_like_an_app(stack: StackHandle, service: str) -> None:
         provider.shutdown()
 
 
-def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("w") as out:
-        return subprocess.Popen(
-            [str(BIN), *args], env=env, cwd=log.parent, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-
-
 def _alert_env(tmp_path: Path, uid: str, rules: Path, hook_url: str, logs_url: str, redis_url: str) -> dict[str, str]:
     routing = tmp_path / "routing.yaml"
     routing.write_text(
@@ -129,9 +110,9 @@ def _alert_env(tmp_path: Path, uid: str, rules: Path, hook_url: str, logs_url: s
 def _pools(env: dict[str, str], tmp_path: Path) -> list[subprocess.Popen[bytes]]:
     """As `heron up` runs them: an evaluation pool, a delivery pool, one beat."""
     return [
-        _start(["worker", "--role", "evaluate", "--concurrency", "2"], env, tmp_path / "evaluate.log"),
-        _start(["worker", "--role", "deliver", "--concurrency", "2"], env, tmp_path / "deliver.log"),
-        _start(["beat"], env, tmp_path / "beat.log"),
+        start_alert_worker(["worker", "--role", "evaluate", "--concurrency", "2"], env, tmp_path / "evaluate.log"),
+        start_alert_worker(["worker", "--role", "deliver", "--concurrency", "2"], env, tmp_path / "deliver.log"),
+        start_alert_worker(["beat"], env, tmp_path / "beat.log"),
     ]
 
 
@@ -204,7 +185,7 @@ def test_shipped_log_rules_fire_notify_and_resolve(stack: StackHandle, tmp_path:
             )
         finally:
             for proc in procs:
-                _stop(proc)
+                stop_process_group(proc)
     kinds = [(a, s) for a, s, _ in _notices(hook, service)]
     expected = [(a, s) for a in ("LogErrorBurst", "LogTraceback") for s in ("firing", "resolved")]
     assert sorted(kinds) == expected, kinds
@@ -273,7 +254,7 @@ def test_a_log_store_outage_holds_a_firing_log_alert_and_marks_the_rule_failed(
             assert [s for _, s, _ in _notices(hook, "checkout")] == ["firing"], "an outage must not resolve the alert"
         finally:
             for proc in procs:
-                _stop(proc)
+                stop_process_group(proc)
             if store.poll() is None:
                 store.kill()
                 store.wait()

@@ -137,7 +137,7 @@ def test_the_sdk_owns_the_same_small_dataclasses() -> None:
         assert [(f.name, f.type, f.default) for f in dataclasses.fields(ours)] == [
             (f.name, f.type, f.default) for f in dataclasses.fields(sdk)
         ]
-    assert settings.SettingType.__args__ == sdk_settings.SettingType.__args__  # type: ignore[attr-defined]
+    assert settings.SettingType.__args__ == sdk_settings.SettingType.__args__
 
 
 def test_the_sdk_warns_only_about_names_no_other_component_reads() -> None:

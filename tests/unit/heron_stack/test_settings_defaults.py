@@ -32,17 +32,13 @@ FILE_DEFAULT = re.compile(r"\$\{(?:env:)?(HERON_[A-Z0-9_]+):-([^}]*)\}")
 
 def literal_defaults(registry: Registry | object) -> dict[str, str]:
     """The defaults written as values (not descriptions such as "the system temp directory")."""
-    return {
-        s.name: s.default
-        for s in registry.settings  # type: ignore[attr-defined]
-        if s.default and not any(mark in s.default for mark in " <$")
-    }
+    return {s.name: s.default for s in registry.settings if s.default and not any(mark in s.default for mark in " <$")}
 
 
 def test_literal_defaults_parse_as_their_type() -> None:
     for registry in ALL_REGISTRIES:
         for name, default in literal_defaults(registry).items():
-            kind = registry.get(name).type  # type: ignore[union-attr]
+            kind = registry.get(name).type
             if kind in ("int", "port"):
                 int(default)
             elif kind == "float":
@@ -62,7 +58,7 @@ def test_stack_defaults(tmp_path: Path) -> None:
     assert victorialogs_retention(env) == victorialogs_retention({})
 
 
-@pytest.mark.parametrize("choice", stack_env.SETTINGS.get(stack_env.HERON_PROMETHEUS).choices)  # type: ignore[union-attr]
+@pytest.mark.parametrize("choice", stack_env.SETTINGS.get(stack_env.HERON_PROMETHEUS).choices)
 def test_stack_prometheus_choices(choice: str, tmp_path: Path) -> None:
     assert resolve({stack_env.HERON_PROMETHEUS: choice}, state_dir=tmp_path).prometheus == choice
 
@@ -102,7 +98,7 @@ def test_alert_worker_defaults() -> None:
     assert resolve_policy(delivery) == resolve_policy({})
 
 
-@pytest.mark.parametrize("choice", alert_env.DELIVERY_SETTINGS.get(alert_env.HERON_ALERTS_SMTP_SECURITY).choices)  # type: ignore[union-attr]
+@pytest.mark.parametrize("choice", alert_env.DELIVERY_SETTINGS.get(alert_env.HERON_ALERTS_SMTP_SECURITY).choices)
 def test_smtp_security_choices(choice: str) -> None:
     email = {
         alert_env.HERON_ALERTS_SMTP_HOST: "mail.example.com",
@@ -111,9 +107,9 @@ def test_smtp_security_choices(choice: str) -> None:
     }
     default = resolve_destinations(environ=email).destinations["email"]
     chosen = resolve_destinations(environ={**email, alert_env.HERON_ALERTS_SMTP_SECURITY: choice})
-    assert chosen.destinations["email"].security == choice  # type: ignore[union-attr]
-    assert default.security == "starttls"  # type: ignore[union-attr]
-    assert default.port == int(alert_env.DELIVERY_SETTINGS.get(alert_env.HERON_ALERTS_SMTP_PORT).default)  # type: ignore[union-attr]
+    assert chosen.destinations["email"].security == choice
+    assert default.security == "starttls"
+    assert default.port == int(alert_env.DELIVERY_SETTINGS.get(alert_env.HERON_ALERTS_SMTP_PORT).default)
 
 
 def test_loadgen_defaults() -> None:
@@ -123,5 +119,5 @@ def test_loadgen_defaults() -> None:
 def test_sdk_defaults_and_choices() -> None:
     args = InitArgs(service_name="svc")
     assert resolve_sdk(args, literal_defaults(sdk_env.SETTINGS)) == resolve_sdk(args, {})
-    for choice in sdk_env.SETTINGS.get(sdk_env.HERON_LOG_LEVEL).choices:  # type: ignore[union-attr]
+    for choice in sdk_env.SETTINGS.get(sdk_env.HERON_LOG_LEVEL).choices:
         resolve_sdk(args, {sdk_env.HERON_LOG_LEVEL: choice})  # a rejected value would warn, and warnings fail tests

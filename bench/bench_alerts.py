@@ -19,7 +19,6 @@ import tempfile
 import threading
 import time
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -37,6 +36,7 @@ from alert_worker.rules.loader import load_rule_files, parse_rules
 from alert_worker.sources.prometheus import PrometheusSource
 from alert_worker.state.redis_store import RedisStore
 from bench._report import pct, peer_versions, stamp
+from tests.fixtures.alerting import MetricsTarget
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "benchmarks" / "alerts.md"
@@ -58,23 +58,8 @@ class Fleet:
         self.hot: set[int] = {i for i in range(hosts) if i % 20 == 0}  # 5% of hosts breach CPU
         self.flag = 0.0
         self.started = time.time()
-        fleet = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                body = fleet.render().encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/plain; version=0.0.4")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.target = MetricsTarget(self.render)
+        self.port = self.target.port
 
     def render(self) -> str:
         lines = [f"heron_bench_breach {self.flag}"]
@@ -221,7 +206,7 @@ def cycle_cost(hosts: int, cycles: int, workdir: Path) -> dict[str, float]:
         rds.terminate()
         prom.wait()
         rds.wait()
-        fleet.server.shutdown()
+        fleet.target.close()
 
 
 BREACH_RULES = """
@@ -286,7 +271,7 @@ def breach_latency(trials: int, workdir: Path) -> tuple[list[float], float]:
         rds.terminate()
         prom.wait()
         rds.wait()
-        fleet.server.shutdown()
+        fleet.target.close()
 
 
 def write_report(

@@ -1,22 +1,37 @@
-"""App (RED): request rate, errors and duration per service and route, from the Heron SDK, with logs."""
+"""App (RED): rate, errors and duration per service and route for any OpenTelemetry app, with logs.
+
+Every RED panel reads the normalized family of prometheus/recording/heron-red.recording.yml
+(heron_stack/red_rules.py): stable HTTP metrics, the older http.server.duration or the collector's
+span metrics, one source per service. Only "Exceptions by type" reads heron_errors_total, a detail
+that apps instrumented with the Heron SDK add.
+"""
 
 from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard
 
-from heron_stack.dashboards._panels import Q, base, label_variable, log_panel, single, thresholds, ts
+from heron_stack.dashboards._panels import Q, base, grid, label_variable, log_panel, single, thresholds, ts
+from heron_stack.red_rules import name
 
-RATE = "$__rate_interval"
-COUNT = "http_server_request_duration_seconds_count"
-BUCKET = "http_server_request_duration_seconds_bucket"
 S = 'service_name=~"$service"'
+REQUESTS = name("service", "requests", "1m")
+ERRORS = name("service", "errors", "1m")
+BUCKETS = name("service", "duration_seconds_bucket", "1m")
+ROUTE_REQUESTS = name("service_route", "requests", "1m")
+ROUTE_ERRORS = name("service_route", "errors", "1m")
+ROUTE_BUCKETS = name("service_route", "duration_seconds_bucket", "1m")
+SERVICES = name("service", "requests", "5m")
+SDK_ERRORS = "heron_errors_total"
+RATE = "$__rate_interval"
 ERROR_STEPS = thresholds((None, "green"), (0.01, "yellow"), (0.05, "red"))
 
 
-def _error_ratio(by: str) -> str:
-    total = f"sum by ({by}) (rate({COUNT}{{{S}}}[{RATE}]))"
-    errors = f'sum by ({by}) (rate({COUNT}{{{S}, http_response_status_code=~"5.."}}[{RATE}]))'
-    return f"({errors} or 0 * {total}) / {total}"
+def _sum(metric: str, by: str = "") -> str:
+    return f"sum{f' by ({by})' if by else ''} ({metric}{{{S}}})"
+
+
+def _error_ratio(errors: str, requests: str, by: str = "") -> str:
+    return f"{_sum(errors, by)} / ({_sum(requests, by)} > 0)"
 
 
 def build() -> dashboard.Dashboard:
@@ -24,26 +39,26 @@ def build() -> dashboard.Dashboard:
         base(
             "App (RED)",
             "heron-app-red",
-            "Rate, errors and duration of HTTP requests served by apps "
-            "instrumented with the Heron SDK, and their logs.",
+            "Rate, errors and duration of the requests served by any OpenTelemetry app (HTTP metrics, "
+            "stable or older, or span metrics; one source per service), and their logs.",
             ["apps"],
         )
-        .with_variable(label_variable("service", "Service", COUNT, "service_name"))
+        .with_variable(label_variable("service", "Service", SERVICES, "service_name"))
         .with_panel(
             single(
                 "Requests /s",
                 "Requests served per second by the selected services.",
                 "reqps",
-                Q(f"sum(rate({COUNT}{{{S}}}[{RATE}]))"),
+                Q(_sum(REQUESTS)),
                 width=6,
             )
         )
         .with_panel(
             single(
                 "Error rate",
-                "Share of requests answered with a 5xx status.",
+                "Share of requests that failed: HTTP 5xx, or span status ERROR for services known by their traces.",
                 "percentunit",
-                Q(_error_ratio("job").replace("sum by (job)", "sum")),
+                Q(_error_ratio(ERRORS, REQUESTS)),
                 steps=ERROR_STEPS,
                 min_val=0,
                 max_val=1,
@@ -55,17 +70,17 @@ def build() -> dashboard.Dashboard:
                 "p95 latency",
                 "95th percentile of request duration, all routes.",
                 "s",
-                Q(f"histogram_quantile(0.95, sum by (le) (rate({BUCKET}{{{S}}}[{RATE}])))"),
+                Q(f"histogram_quantile(0.95, {_sum(BUCKETS, 'le')})"),
                 steps=thresholds((None, "green"), (0.3, "yellow"), (1, "red")),
                 width=6,
             )
         )
         .with_panel(
             single(
-                "Errors captured /s",
-                "Exceptions the SDK captured (uncaught, Flask, Celery, capture_exception).",
-                "short",
-                Q(f"sum(rate(heron_errors_total{{{S}}}[{RATE}])) or vector(0)"),
+                "Errors /s",
+                "Failed requests per second: HTTP 5xx, or span status ERROR for services known by their traces.",
+                "reqps",
+                Q(_sum(ERRORS)),
                 steps=thresholds((None, "green"), (0.001, "red")),
                 width=6,
             )
@@ -75,20 +90,20 @@ def build() -> dashboard.Dashboard:
                 "Request rate by route",
                 "Requests per second per service and route.",
                 "reqps",
-                [
-                    Q(
-                        f"sum by (service_name, http_route) (rate({COUNT}{{{S}}}[{RATE}]))",
-                        "{{service_name}} {{http_route}}",
-                    )
-                ],
+                [Q(_sum(ROUTE_REQUESTS, "service_name, http_route"), "{{service_name}} {{http_route}}")],
             )
         )
         .with_panel(
             ts(
                 "Error rate by route",
-                "Share of 5xx answers per service and route.",
+                "Share of failed requests per service and route.",
                 "percentunit",
-                [Q(_error_ratio("service_name, http_route"), "{{service_name}} {{http_route}}")],
+                [
+                    Q(
+                        _error_ratio(ROUTE_ERRORS, ROUTE_REQUESTS, "service_name, http_route"),
+                        "{{service_name}} {{http_route}}",
+                    )
+                ],
                 max_val=1,
                 steps=ERROR_STEPS,
             )
@@ -100,8 +115,7 @@ def build() -> dashboard.Dashboard:
                 "s",
                 [
                     Q(
-                        f"histogram_quantile({p}, sum by (le, service_name, http_route) "
-                        f"(rate({BUCKET}{{{S}}}[{RATE}])))",
+                        f"histogram_quantile({p}, {_sum(ROUTE_BUCKETS, 'le, service_name, http_route')})",
                         f"p{pct} {{{{service_name}}}} {{{{http_route}}}}",
                     )
                     for p, pct in ((0.5, 50), (0.95, 95), (0.99, 99))
@@ -110,11 +124,21 @@ def build() -> dashboard.Dashboard:
             )
         )
         .with_panel(
+            grid(
+                "Where each service's RED comes from",
+                "The source each selected service is measured from: http (stable HTTP server metrics), "
+                "http_old (http.server.duration, milliseconds) or spans (the collector's span metrics).",
+                "reqps",
+                [Q(_sum(SERVICES, "service_name, red_source"))],
+                width=12,
+            )
+        )
+        .with_panel(
             ts(
-                "Errors by type",
-                "Captured exceptions per second by type.",
+                "Exceptions by type (Heron SDK)",
+                "Exceptions the Heron SDK captured per second, by type; apps without the SDK report none here.",
                 "short",
-                [Q(f"sum by (error_type) (rate(heron_errors_total{{{S}}}[{RATE}])) or vector(0)", "{{error_type}}")],
+                [Q(f"sum by (error_type) (rate({SDK_ERRORS}{{{S}}}[{RATE}])) or vector(0)", "{{error_type}}")],
             )
         )
         .with_panel(
@@ -122,7 +146,7 @@ def build() -> dashboard.Dashboard:
                 "Logs of the selected services",
                 "Log records of the selected services; a trace id links to every log of that request.",
                 '{service.name=~"$service"}',
-                width=12,
+                width=24,
             )
         )
     )

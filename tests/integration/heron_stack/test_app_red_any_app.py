@@ -151,6 +151,7 @@ def test_every_app_is_in_the_service_list(stack: StackHandle, traffic: Traffic, 
 def test_red_panels_show_the_rates_it_was_sent_counted_once(stack: StackHandle, traffic: Traffic, service: str) -> None:
     source, routes = APPS[service]
     sent = traffic.sent[service]
+
     def steady() -> dict[str, Any] | None:
         shown = {
             "requests": _value(stack, "Requests /s", service).get(""),

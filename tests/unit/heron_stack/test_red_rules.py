@@ -26,5 +26,7 @@ def test_each_window_records_the_normalized_family_from_every_source() -> None:
 
 def test_a_later_source_is_used_only_where_no_earlier_one_reports_the_service() -> None:
     expr = red_rules.normalized_rules("1m")[0]["expr"]
-    assert 'x{red_source="http"}' not in expr
-    assert 'unless on (service_name) service_route_source:heron_red_requests:rate1m{red_source=~"http|http_old"}' in expr
+    series = red_rules.name("service_route_source", "requests", "1m")
+    assert expr.startswith(f'{series}{{red_source="http"}} or ')
+    assert f'{series}{{red_source="http_old"}} unless on (service_name) {series}{{red_source=~"http"}}' in expr
+    assert f'{series}{{red_source="spans"}} unless on (service_name) {series}{{red_source=~"http|http_old"}}' in expr

@@ -41,9 +41,6 @@ OK_CALLS = [Call("GET", "/orders/<int:order_id>", 200)] * 3
 FAILING = [Call("POST", "/checkout", 500)] * 2
 SPAN_OK = [Call("GET", "/payments/{id}", 200)] * 3
 SPAN_FAILING = [Call("POST", "/pay", 503)] * 2
-PER_TICK = len(OK_CALLS) + len(FAILING)
-SENT_RATE = PER_TICK / TICK_S  # 10 requests/s
-SENT_ERROR_RATE = len(FAILING) / TICK_S  # 4 errors/s after the clean phase
 APPS = {
     # service -> (the source it must be measured from, the routes it must show)
     "shop-upstream-defaults": ("http_old", {"/orders/<int:order_id>", "/checkout"}),
@@ -153,15 +150,20 @@ def test_red_panels_show_the_rates_it_was_sent_counted_once(stack: StackHandle, 
     sent = traffic.sent[service]
 
     def steady() -> dict[str, Any] | None:
+        # What the driver achieved: 10 requests/s and 4 errors/s at its fixed pace, less if the machine lags.
+        now = time.time()
+        if now < traffic.errors_from + 1:
+            return None
+        requests, errors = sent.requests / (now - traffic.started), sent.errors / (now - traffic.errors_from)
         shown = {
             "requests": _value(stack, "Requests /s", service).get(""),
             "errors": _value(stack, "Errors /s", service).get(""),
             "ratio": _value(stack, "Error rate", service).get(""),
         }
         ok = (
-            _near(shown["requests"], SENT_RATE, 0.15)
-            and _near(shown["errors"], SENT_ERROR_RATE, 0.15)
-            and _near(shown["ratio"], SENT_ERROR_RATE / SENT_RATE, 0.15)
+            _near(shown["requests"], requests, 0.15)
+            and _near(shown["errors"], errors, 0.15)
+            and _near(shown["ratio"], errors / requests, 0.15)
         )
         return shown if ok else None
 
@@ -169,7 +171,7 @@ def test_red_panels_show_the_rates_it_was_sent_counted_once(stack: StackHandle, 
         steady,
         timeout=150,
         interval=2,
-        what=f"{service}: panels at {SENT_RATE} req/s and {SENT_ERROR_RATE} errors/s as sent, once (not doubled)",
+        what=f"{service}: panels at the request and error rates it was sent, once (not doubled)",
     )
     if service != "checkout-traces-only":
         assert set(sent.statuses) == {200, 500}, (
@@ -178,10 +180,6 @@ def test_red_panels_show_the_rates_it_was_sent_counted_once(stack: StackHandle, 
         # The Flask apps are also known by their traces: two sources, and the panels above counted them once.
         both = f'{SOURCE_REQUESTS}{{service_name="{service}", red_source=~"{source}|spans"}}'
         assert {r["metric"]["red_source"] for r in prom_query(stack.prometheus_url, both)} == {source, "spans"}
-    # What the driver really achieved agrees with the pace the panels were held to.
-    elapsed = time.time() - traffic.started
-    assert _near(sent.requests / elapsed, SENT_RATE, 0.1), (sent, elapsed)
-    assert _near(sent.errors / (time.time() - traffic.errors_from), SENT_ERROR_RATE, 0.1), (sent, elapsed)
     assert set(_value(stack, "Request rate by route", service, "http_route")) == routes
     assert set(_value(stack, "Where each service's RED comes from", service, "red_source")) == {source}
 

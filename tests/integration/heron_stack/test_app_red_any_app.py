@@ -31,7 +31,7 @@ from heron_stack.dashboards import render_all
 from heron_stack.dashboards.checks import queries, substitute
 from tests.fixtures.apps.upstream import Call, UpstreamApp, send_spans, start_upstream_flask
 from tests.fixtures.stack import StackHandle
-from tests.helpers import prom_query, wait_for
+from tests.helpers import DeadlineExceeded, prom_query, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -148,6 +148,7 @@ def test_every_app_is_in_the_service_list(stack: StackHandle, traffic: Traffic, 
 def test_red_panels_show_the_rates_it_was_sent_counted_once(stack: StackHandle, traffic: Traffic, service: str) -> None:
     source, routes = APPS[service]
     sent = traffic.sent[service]
+    seen: dict[str, Any] = {}
 
     def steady() -> dict[str, Any] | None:
         # What the driver achieved: 10 requests/s and 4 errors/s at its fixed pace, less if the machine lags.
@@ -160,6 +161,7 @@ def test_red_panels_show_the_rates_it_was_sent_counted_once(stack: StackHandle, 
             "errors": _value(stack, "Errors /s", service).get(""),
             "ratio": _value(stack, "Error rate", service).get(""),
         }
+        seen.update(panels=shown, sent={"requests": requests, "errors": errors})
         ok = (
             _near(shown["requests"], requests, 0.15)
             and _near(shown["errors"], errors, 0.15)
@@ -167,12 +169,15 @@ def test_red_panels_show_the_rates_it_was_sent_counted_once(stack: StackHandle, 
         )
         return shown if ok else None
 
-    wait_for(
-        steady,
-        timeout=150,
-        interval=2,
-        what=f"{service}: panels at the request and error rates it was sent, once (not doubled)",
-    )
+    try:
+        wait_for(
+            steady,
+            timeout=150,
+            interval=2,
+            what=f"{service}: panels at the request and error rates it was sent, once (not doubled)",
+        )
+    except DeadlineExceeded as exc:
+        pytest.fail(f"{exc}; last seen per second: {seen}")
     if service != "checkout-traces-only":
         assert set(sent.statuses) == {200, 500}, (
             f"the app answered {sent.statuses} (its log: {traffic.apps[service].log})"
@@ -206,3 +211,16 @@ def test_error_rate_rule_fires_once_errors_cross_the_threshold(
         source.close()
     assert episode.fired_at >= traffic.errors_from + rule.for_s, "fired before its errors began"
     assert episode.resolved_at is None
+
+
+def test_prometheus_evaluates_every_red_rule_without_error(stack: StackHandle, traffic: Traffic) -> None:
+    """With all three sources present, no RED rule fails (say, on two series with one label set)."""
+
+    def evaluated() -> list[dict[str, Any]] | None:
+        groups = httpx.get(f"{stack.prometheus_url}/api/v1/rules", timeout=10).json()["data"]["groups"]
+        rules = [r for g in groups if g["name"].startswith("heron-red-") for r in g["rules"]]
+        return rules if rules and all(r.get("lastEvaluation", "").startswith("2") for r in rules) else None
+
+    rules = wait_for(evaluated, timeout=60, what="the RED recording rules evaluated by Prometheus")
+    assert len(rules) == sum(len(g["rules"]) for g in red_rules.groups())
+    assert [(r["name"], r.get("lastError")) for r in rules if r["health"] != "ok"] == []

@@ -29,6 +29,9 @@ DELIVER_TASK = "heron.deliver"
 SWEEP_TASK = "heron.deliver_sweep"
 SWEEP_INTERVAL_S = 15
 RESTORE_SCAN_S = 5
+#: How long beat retries Redis under Sentinel before it gives up: longer than a failover, shorter than
+#: RedBeat's lock timeout, so another beat may take over from one that cannot reach Redis.
+REDBEAT_RETRY_S = 20
 
 
 def _delivery_available() -> bool:
@@ -70,15 +73,26 @@ def beat_schedule(config: AlertsConfig) -> dict[str, dict[str, Any]]:
     return schedule
 
 
-def transport_options(config: AlertsConfig) -> dict[str, float]:
+def transport_options(config: AlertsConfig) -> dict[str, Any]:
     """Redis broker options: a task whose worker was killed outright (no ack, no reject) runs again
     after the visibility timeout (20 s by default), found by a scan every 5 s (kombu scans every 100 s
-    by default): a killed worker's job runs again within 25 s."""
+    by default): a killed worker's job runs again within 25 s. Under Sentinel, kombu also needs the
+    name the sentinels know the primary by (`master_name`)."""
     return {
         "visibility_timeout": config.visibility_timeout_s,
         "unacked_restore_interval": RESTORE_SCAN_S,
         "unacked_restore_throttle": 1,
+        **config.broker_target.kombu_broker()[1],
     }
+
+
+def redbeat_settings(config: AlertsConfig) -> dict[str, Any]:
+    """Where RedBeat keeps the schedule and its one-beat lock; under Sentinel it retries through a failover."""
+    url, options = config.redis_target.redbeat()
+    settings: dict[str, Any] = {"redbeat_redis_url": url}
+    if options:
+        settings["redbeat_redis_options"] = {**options, "socket_timeout": 5.0, "retry_period": REDBEAT_RETRY_S}
+    return settings
 
 
 def create_celery(config: AlertsConfig | None = None) -> Celery:
@@ -98,7 +112,7 @@ def create_celery(config: AlertsConfig | None = None) -> Celery:
         timezone="UTC",
         beat_scheduler="redbeat.RedBeatScheduler",
         beat_max_loop_interval=5,
-        redbeat_redis_url=cfg.redis_url,
+        **redbeat_settings(cfg),
         redbeat_key_prefix="heron:alerts:redbeat:",
         redbeat_lock_timeout=30,
         heron_config=cfg,
@@ -113,11 +127,10 @@ app = create_celery()
 @functools.cache
 def _rate_limiter(redis_url: str) -> RateLimiter:
     """One Redis client per process, made on first use."""
-    import redis
-
     from alert_worker.delivery.ratelimit import RedisRateLimiter
+    from alert_worker.redis_client import connect
 
-    return RedisRateLimiter(redis.Redis.from_url(redis_url))
+    return RedisRateLimiter(connect(redis_url))
 
 
 def enqueue_delivery(job: NotificationJob) -> None:

@@ -29,9 +29,6 @@ DELIVER_TASK = "heron.deliver"
 SWEEP_TASK = "heron.deliver_sweep"
 SWEEP_INTERVAL_S = 15
 RESTORE_SCAN_S = 5
-#: How long beat retries Redis under Sentinel before it gives up: longer than a failover, shorter than
-#: RedBeat's lock timeout, so another beat may take over from one that cannot reach Redis.
-REDBEAT_RETRY_S = 20
 
 
 def _delivery_available() -> bool:
@@ -86,13 +83,22 @@ def transport_options(config: AlertsConfig) -> dict[str, Any]:
     }
 
 
-def redbeat_settings(config: AlertsConfig) -> dict[str, Any]:
-    """Where RedBeat keeps the schedule and its one-beat lock; under Sentinel it retries through a failover."""
-    url, options = config.redis_target.redbeat()
-    settings: dict[str, Any] = {"redbeat_redis_url": url}
-    if options:
-        settings["redbeat_redis_options"] = {**options, "socket_timeout": 5.0, "retry_period": REDBEAT_RETRY_S}
-    return settings
+#: How a task message is re-sent while the broker is away: about 15 s of tries, longer than a Sentinel
+#: failover, so beat and the evaluation pool ride through one (Celery's default gives up after 0.6 s).
+PUBLISH_RETRY_POLICY = {"max_retries": 10, "interval_start": 0, "interval_step": 0.5, "interval_max": 2}
+
+
+def attach_redbeat_client(celery: Celery, config: AlertsConfig) -> None:
+    """Give RedBeat Heron's Redis client (RedBeat builds one only when the app carries none).
+
+    It comes from the same resolver as every other client: under Sentinel it finds the new primary
+    and retries through a failover, where RedBeat's own would fail within a second and stop beat.
+    """
+    from redbeat.schedulers import REDBEAT_REDIS_KEY
+
+    from alert_worker.redis_client import connect
+
+    setattr(celery, REDBEAT_REDIS_KEY, connect(config.redis_target, decode_responses=True))
 
 
 def create_celery(config: AlertsConfig | None = None) -> Celery:
@@ -112,12 +118,14 @@ def create_celery(config: AlertsConfig | None = None) -> Celery:
         timezone="UTC",
         beat_scheduler="redbeat.RedBeatScheduler",
         beat_max_loop_interval=5,
-        **redbeat_settings(cfg),
+        task_publish_retry_policy=PUBLISH_RETRY_POLICY,
+        redbeat_redis_url=cfg.redis_target.redbeat_url(),
         redbeat_key_prefix="heron:alerts:redbeat:",
         redbeat_lock_timeout=30,
         heron_config=cfg,
         beat_schedule=beat_schedule(cfg),
     )
+    attach_redbeat_client(celery, cfg)
     return celery
 
 

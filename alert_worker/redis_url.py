@@ -9,8 +9,8 @@ Two forms are accepted:
   password is the Redis servers' (``requirepass``); the sentinels are asked without one.
 
 The parsed `RedisTarget` turns into what each client wants: kombu's ``sentinel://...;sentinel://...``
-broker URL with ``master_name`` (Celery's documented Sentinel set-up), RedBeat's ``redis-sentinel://``
-with its ``sentinels`` option, and redis-py's `Sentinel.master_for` (see `alert_worker.redis_client`).
+broker URL with ``master_name`` (Celery's documented Sentinel set-up) and redis-py's
+`Sentinel.master_for` (see `alert_worker.redis_client`), which RedBeat is handed too.
 """
 
 from __future__ import annotations
@@ -56,20 +56,11 @@ class RedisTarget:
         url = ";".join(f"sentinel://{auth}{_hostport(host, port)}/{self.db}" for host, port in self.sentinels)
         return url, {"master_name": self.master_name}
 
-    def redbeat(self) -> tuple[str, dict[str, Any]]:
-        """RedBeat's `redbeat_redis_url` and `redbeat_redis_options` (empty for one server)."""
+    def redbeat_url(self) -> str:
+        """The URL RedBeat shows (Heron hands RedBeat its client, see alert_worker.celery_app)."""
         if not self.is_sentinel:
-            return self.url, {}
-        options: dict[str, Any] = {
-            "sentinels": [list(s) for s in self.sentinels],
-            "service_name": self.master_name,
-            "db": self.db,
-        }
-        if self.password is not None:
-            options["password"] = self.password
-        if self.username:
-            options["username"] = self.username
-        return f"redis-sentinel://{_hostport(*self.sentinels[0])}/{self.db}", options
+            return self.url
+        return f"redis-sentinel://{_hostport(*self.sentinels[0])}/{self.db}"
 
 
 def _hostport(host: str, port: int) -> str:

@@ -79,7 +79,7 @@ def transport_options(config: AlertsConfig) -> dict[str, Any]:
         "visibility_timeout": config.visibility_timeout_s,
         "unacked_restore_interval": RESTORE_SCAN_S,
         "unacked_restore_throttle": 1,
-        **config.broker_target.kombu_broker()[1],
+        **config.broker_transport()[1],
     }
 
 

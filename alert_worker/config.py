@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from alert_worker import envvars as ev
 from alert_worker.exceptions import ConfigError
 from alert_worker.redis_client import ReplicaWait
-from alert_worker.redis_url import RedisTarget, parse_redis_url, redact
+from alert_worker.redis_url import FORMS, SENTINEL_SCHEME, RedisTarget, parse_redis_url, redact
 from alert_worker.rules.durations import parse_duration
 from heron_stack.settings import warn_unknown_settings
 from heron_stack.webguard import parse_allowed_hosts
@@ -127,11 +127,19 @@ class AlertsConfig(BaseModel):
             raise ValueError("must be a URL such as http://127.0.0.1:9090")
         return value
 
-    @field_validator("redis_url", "broker_url")
+    @field_validator("redis_url")
     @classmethod
     def _redis(cls, value: str) -> str:
-        if value:
+        parse_redis_url(value)
+        return value
+
+    @field_validator("broker_url")
+    @classmethod
+    def _broker(cls, value: str) -> str:
+        if value.startswith(f"{SENTINEL_SCHEME}://"):
             parse_redis_url(value)
+        elif value and "://" not in value:
+            raise ValueError(f"must be a Celery broker URL such as amqp://host:5672// or {FORMS}")
         return value
 
     @field_validator("redis_wait_replicas")
@@ -160,14 +168,16 @@ class AlertsConfig(BaseModel):
         """Where alert state, delivery state and RedBeat's lock live."""
         return parse_redis_url(self.redis_url)
 
-    @property
-    def broker_target(self) -> RedisTarget:
-        return parse_redis_url(self.broker_url or self.redis_url)
+    def broker_transport(self) -> tuple[str, dict[str, Any]]:
+        """Celery's broker URL and extra transport options (kombu's `sentinel://...;...` under Sentinel)."""
+        url = self.broker_url or self.redis_url
+        if url.startswith(f"{SENTINEL_SCHEME}://"):
+            return parse_redis_url(url).kombu_broker()
+        return url, {}
 
     @property
     def broker(self) -> str:
-        """Celery's broker URL (kombu's `sentinel://...;sentinel://...` under Sentinel)."""
-        return self.broker_target.kombu_broker()[0]
+        return self.broker_transport()[0]
 
     def replica_wait(self) -> ReplicaWait:
         """How writes that matter wait for replicas (`redis_wait_replicas`, by default 1 under Sentinel)."""

@@ -86,7 +86,8 @@ def test_a_single_server_does_not_wait_for_replicas_unless_told():
         ("HERON_ALERTS_REDIS_WAIT_REPLICAS", "-1", "from 0"),
         ("HERON_ALERTS_REDIS_WAIT_REPLICAS", "many", "integer"),
         ("HERON_ALERTS_REDIS_WAIT_TIMEOUT", "1m", "10ms to 10s"),
-        ("HERON_ALERTS_BROKER_URL", "amqp://guest@rabbit//", "must be a Redis URL"),
+        ("HERON_ALERTS_BROKER_URL", "rabbit:5672", "Celery broker URL"),
+        ("HERON_ALERTS_BROKER_URL", "redis+sentinel://h1:26379", "names no master"),
     ],
 )
 def test_bad_wait_settings_name_the_variable(name, value, message):
@@ -98,3 +99,8 @@ def test_bad_wait_settings_name_the_variable(name, value, message):
 def test_redact_leaves_urls_without_a_password_alone():
     assert redact("redis://h:6379/0") == "redis://h:6379/0"
     assert redact("redis://user:pw@h:6379/0") == "redis://user:***@h:6379/0"
+
+
+def test_a_non_redis_broker_passes_through():
+    cfg = resolve_config(env={"HERON_ALERTS_BROKER_URL": "amqp://guest@rabbit:5672//"})
+    assert cfg.broker_transport() == ("amqp://guest@rabbit:5672//", {})

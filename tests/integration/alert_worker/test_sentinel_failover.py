@@ -18,6 +18,12 @@ from typing import Any
 
 import pytest
 
+from alert_worker.config import resolve_config
+from alert_worker.engine import Engine, evaluate_group
+from alert_worker.notify.routing import parse_routing
+from alert_worker.rules.loader import parse_rules
+from alert_worker.sources.prometheus import PrometheusSource
+from alert_worker.state.redis_store import RedisStore
 from tests.fixtures.alerting import start_alert_worker, stop_process_group
 from tests.fixtures.sentinel import SentinelRedis
 from tests.fixtures.stack import StackHandle, clean_env
@@ -129,3 +135,46 @@ def test_primary_killed_mid_flow_loses_and_doubles_nothing(stack: StackHandle, t
     doubled = sum(count - 1 for count in halves.values())
     assert doubled <= DUPLICATE_BOUND, f"{doubled} flips notified twice: {halves}"
     assert last > int(killed_at // HALF) + 1, "flips after the failover were notified"
+
+
+def test_state_saved_before_the_kill_is_on_the_new_primary(stack: StackHandle, tmp_path: Path) -> None:
+    """The engine alone, as in the Redis restart test: the primary dies right after a save; the promoted
+    replica holds the firing alert, so it is not notified again, and its resolve is still notified."""
+    uid = uuid.uuid4().hex[:8]
+    until = time.time() + 20
+    (group,) = parse_rules(
+        f"""
+groups:
+  - name: promote-{uid}
+    interval: 2s
+    rules:
+      - alert: PromoteProbe
+        expr: label_replace(vector(1), "host_name", "p-{uid}", "", "") and on () (vector(time()) < {until:.0f})
+        annotations:
+          heron_no_data: resolve
+""",
+        "promote.yml",
+    )
+    routing = parse_routing("route:\n  group_wait: 0s\n  group_interval: 0s\n  cooldown: 0s\n", "routing.yaml")
+    redis = SentinelRedis(tmp_path).start()
+    config = resolve_config(env={"HERON_ALERTS_REDIS_URL": redis.url(4)})
+    store = RedisStore.from_url(config.redis_url, replica_wait=config.replica_wait())
+    source = PrometheusSource(stack.prometheus_url)
+    sent: list = []
+    engine = Engine(source=source, store=store, routing=routing, enqueue=sent.append)
+    try:
+        evaluate_group(engine, group, time.time())
+        assert [j.status for j in sent] == ["firing"]
+        old = redis.kill_primary()  # right after the save returned
+        new = redis.wait_failover(old)
+        with redis.client(new, db=4) as direct:
+            assert direct.exists("heron:alerts:group:" + group.name), "the promoted replica holds the state"
+
+        evaluate_group(engine, group, time.time() + 2)  # the same client, now on the new primary
+        assert [j.status for j in sent] == ["firing"], "a firing alert is not re-notified after the failover"
+        wait_for(lambda: time.time() > until + 1, timeout=40, what="the probe condition to end", interval=0.5)
+        evaluate_group(engine, group, time.time())
+        assert [j.status for j in sent] == ["firing", "resolved"]
+    finally:
+        source.close()
+        redis.close()

@@ -99,7 +99,7 @@ def replica_spec(
             "notice",
         ],
         ready=ping_ready(layout.host, layout.replica_port),
-        ports=[Port(layout.host, layout.replica_port, "")],
+        ports=[Port(layout.host, layout.replica_port, "the replica's port of the topology")],
         prepare=lambda: data.mkdir(parents=True, exist_ok=True),
     )
 
@@ -121,7 +121,7 @@ def sentinel_spec(layout: SentinelLayout, index: int, redis_sentinel: Path, stat
         argv=[str(redis_sentinel), str(conf)],
         ready=ping_ready(layout.host, port),
         urls={name: f"redis://{layout.host}:{port}"},
-        ports=[Port(layout.host, port, "")],
+        ports=[Port(layout.host, port, f"the port of {name} in the topology")],
         prepare=prepare,
     )
 

@@ -70,15 +70,35 @@ def beat_schedule(config: AlertsConfig) -> dict[str, dict[str, Any]]:
     return schedule
 
 
-def transport_options(config: AlertsConfig) -> dict[str, float]:
+def transport_options(config: AlertsConfig) -> dict[str, Any]:
     """Redis broker options: a task whose worker was killed outright (no ack, no reject) runs again
     after the visibility timeout (20 s by default), found by a scan every 5 s (kombu scans every 100 s
-    by default): a killed worker's job runs again within 25 s."""
+    by default): a killed worker's job runs again within 25 s. Under Sentinel, kombu also needs the
+    name the sentinels know the primary by (`master_name`)."""
     return {
         "visibility_timeout": config.visibility_timeout_s,
         "unacked_restore_interval": RESTORE_SCAN_S,
         "unacked_restore_throttle": 1,
+        **config.broker_transport()[1],
     }
+
+
+#: How a task message is re-sent while the broker is away: about 15 s of tries, longer than a Sentinel
+#: failover, so beat and the evaluation pool ride through one (Celery's default gives up after 0.6 s).
+PUBLISH_RETRY_POLICY = {"max_retries": 10, "interval_start": 0, "interval_step": 0.5, "interval_max": 2}
+
+
+def attach_redbeat_client(celery: Celery, config: AlertsConfig) -> None:
+    """Give RedBeat Heron's Redis client (RedBeat builds one only when the app carries none).
+
+    It comes from the same resolver as every other client: under Sentinel it finds the new primary
+    and retries through a failover, where RedBeat's own would fail within a second and stop beat.
+    """
+    from redbeat.schedulers import REDBEAT_REDIS_KEY
+
+    from alert_worker.redis_client import connect
+
+    setattr(celery, REDBEAT_REDIS_KEY, connect(config.redis_target, decode_responses=True))
 
 
 def create_celery(config: AlertsConfig | None = None) -> Celery:
@@ -98,12 +118,14 @@ def create_celery(config: AlertsConfig | None = None) -> Celery:
         timezone="UTC",
         beat_scheduler="redbeat.RedBeatScheduler",
         beat_max_loop_interval=5,
-        redbeat_redis_url=cfg.redis_url,
+        task_publish_retry_policy=PUBLISH_RETRY_POLICY,
+        redbeat_redis_url=cfg.redis_target.redbeat_url(),
         redbeat_key_prefix="heron:alerts:redbeat:",
         redbeat_lock_timeout=30,
         heron_config=cfg,
         beat_schedule=beat_schedule(cfg),
     )
+    attach_redbeat_client(celery, cfg)
     return celery
 
 
@@ -113,11 +135,10 @@ app = create_celery()
 @functools.cache
 def _rate_limiter(redis_url: str) -> RateLimiter:
     """One Redis client per process, made on first use."""
-    import redis
-
     from alert_worker.delivery.ratelimit import RedisRateLimiter
+    from alert_worker.redis_client import connect
 
-    return RedisRateLimiter(redis.Redis.from_url(redis_url))
+    return RedisRateLimiter(connect(redis_url))
 
 
 def enqueue_delivery(job: NotificationJob) -> None:

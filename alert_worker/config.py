@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from alert_worker import envvars as ev
 from alert_worker.exceptions import ConfigError
+from alert_worker.redis_client import ReplicaWait
+from alert_worker.redis_url import FORMS, SENTINEL_SCHEME, RedisTarget, parse_redis_url, redact
 from alert_worker.rules.durations import parse_duration
 from heron_stack.settings import warn_unknown_settings
 from heron_stack.webguard import parse_allowed_hosts
@@ -35,6 +37,8 @@ _ENV: dict[str, str] = {
     "query_timeout_s": ev.HERON_ALERTS_QUERY_TIMEOUT,
     "history_retention_s": ev.HERON_ALERTS_HISTORY_RETENTION,
     "visibility_timeout_s": ev.HERON_ALERTS_VISIBILITY_TIMEOUT,
+    "redis_wait_replicas": ev.HERON_ALERTS_REDIS_WAIT_REPLICAS,
+    "redis_wait_timeout_s": ev.HERON_ALERTS_REDIS_WAIT_TIMEOUT,
     "api_host": ev.HERON_ALERTS_API_HOST,
     "api_port": ev.HERON_ALERTS_API_PORT,
     "api_token": ev.HERON_ALERTS_API_TOKEN,
@@ -71,6 +75,9 @@ class AlertsConfig(BaseModel):
     history_retention_s: float = 30 * 86400.0
     #: The broker redelivers a task unacknowledged this long (its worker was killed outright).
     visibility_timeout_s: float = 20.0
+    #: Replicas a state write waits for (None: 1 under Sentinel, else 0); see alert_worker.redis_client.
+    redis_wait_replicas: int | None = None
+    redis_wait_timeout_s: float = 1.0
     api_host: str = "127.0.0.1"
     api_port: int = 9097
     api_token: str = ""
@@ -94,7 +101,14 @@ class AlertsConfig(BaseModel):
     def _hosts(cls, value: Any) -> Any:
         return parse_allowed_hosts(value, ev.HERON_ALERTS_API_ALLOWED_HOSTS) if isinstance(value, str) else value
 
-    @field_validator("flap_window_s", "query_timeout_s", "history_retention_s", "visibility_timeout_s", mode="before")
+    @field_validator(
+        "flap_window_s",
+        "query_timeout_s",
+        "history_retention_s",
+        "visibility_timeout_s",
+        "redis_wait_timeout_s",
+        mode="before",
+    )
     @classmethod
     def _duration(cls, value: Any) -> Any:
         return parse_duration(value) if isinstance(value, str) else value
@@ -106,11 +120,40 @@ class AlertsConfig(BaseModel):
             raise ValueError("must be at least 10s (a duration such as 5m); tasks run longer than that are retried")
         return value
 
-    @field_validator("prometheus_url", "victorialogs_url", "redis_url")
+    @field_validator("prometheus_url", "victorialogs_url")
     @classmethod
     def _url(cls, value: str) -> str:
         if "://" not in value:
-            raise ValueError("must be a URL such as http://127.0.0.1:9090 or redis://127.0.0.1:6379/0")
+            raise ValueError("must be a URL such as http://127.0.0.1:9090")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis(cls, value: str) -> str:
+        parse_redis_url(value)
+        return value
+
+    @field_validator("broker_url")
+    @classmethod
+    def _broker(cls, value: str) -> str:
+        if value.startswith(f"{SENTINEL_SCHEME}://"):
+            parse_redis_url(value)
+        elif value and "://" not in value:
+            raise ValueError(f"must be a Celery broker URL such as amqp://host:5672// or {FORMS}")
+        return value
+
+    @field_validator("redis_wait_replicas")
+    @classmethod
+    def _replicas(cls, value: int | None) -> int | None:
+        if value is not None and not 0 <= value <= 16:
+            raise ValueError("must be a whole number from 0 (do not wait) to 16")
+        return value
+
+    @field_validator("redis_wait_timeout_s")
+    @classmethod
+    def _wait_timeout(cls, value: float) -> float:
+        if not 0.01 <= value <= 10:
+            raise ValueError("must be a duration from 10ms to 10s (such as 500ms or 1s)")
         return value
 
     @field_validator("flap_threshold", "api_port")
@@ -121,8 +164,27 @@ class AlertsConfig(BaseModel):
         return value
 
     @property
+    def redis_target(self) -> RedisTarget:
+        """Where alert state, delivery state and RedBeat's lock live."""
+        return parse_redis_url(self.redis_url)
+
+    def broker_transport(self) -> tuple[str, dict[str, Any]]:
+        """Celery's broker URL and extra transport options (kombu's `sentinel://...;...` under Sentinel)."""
+        url = self.broker_url or self.redis_url
+        if url.startswith(f"{SENTINEL_SCHEME}://"):
+            return parse_redis_url(url).kombu_broker()
+        return url, {}
+
+    @property
     def broker(self) -> str:
-        return self.broker_url or self.redis_url
+        return self.broker_transport()[0]
+
+    def replica_wait(self) -> ReplicaWait:
+        """How writes that matter wait for replicas (`redis_wait_replicas`, by default 1 under Sentinel)."""
+        replicas = self.redis_wait_replicas
+        if replicas is None:
+            replicas = 1 if self.redis_target.is_sentinel else 0
+        return ReplicaWait(replicas, self.redis_wait_timeout_s)
 
     def rule_paths(self, base: Path | None = None) -> list[Path]:
         """Rule files matched by `rule_files` (relative globs resolve against `base` or the cwd)."""
@@ -172,4 +234,7 @@ def resolve_config(overrides: Mapping[str, Any] | None = None, env: Mapping[str,
     except ValidationError as exc:
         err = exc.errors()[0]
         field = str(err["loc"][0]) if err["loc"] else "config"
-        raise ConfigError(_ENV.get(field, field), err.get("input"), err["msg"]) from exc
+        value = err.get("input")
+        if field in ("redis_url", "broker_url") and isinstance(value, str):
+            value = redact(value)  # the password never reaches a log
+        raise ConfigError(_ENV.get(field, field), value, err["msg"]) from exc

@@ -30,6 +30,8 @@ HERON_ALERTS_FLAP_WINDOW = "HERON_ALERTS_FLAP_WINDOW"
 HERON_ALERTS_QUERY_TIMEOUT = "HERON_ALERTS_QUERY_TIMEOUT"
 HERON_ALERTS_HISTORY_RETENTION = "HERON_ALERTS_HISTORY_RETENTION"
 HERON_ALERTS_VISIBILITY_TIMEOUT = "HERON_ALERTS_VISIBILITY_TIMEOUT"
+HERON_ALERTS_REDIS_WAIT_REPLICAS = "HERON_ALERTS_REDIS_WAIT_REPLICAS"
+HERON_ALERTS_REDIS_WAIT_TIMEOUT = "HERON_ALERTS_REDIS_WAIT_TIMEOUT"
 HERON_ALERTS_API_HOST = "HERON_ALERTS_API_HOST"
 HERON_ALERTS_API_PORT = "HERON_ALERTS_API_PORT"
 HERON_ALERTS_API_ALLOWED_HOSTS = "HERON_ALERTS_API_ALLOWED_HOSTS"
@@ -82,8 +84,30 @@ SETTINGS = Registry(
             "VictoriaLogs base URL that `type: vlogs` (LogsQL) rule groups are evaluated against and checked by.",
             "http://127.0.0.1:9428",
         ),
-        Setting(HERON_ALERTS_REDIS_URL, "url", "Redis URL for alert state.", "redis://127.0.0.1:6379/0"),
-        Setting(HERON_ALERTS_BROKER_URL, "url", "Celery broker URL (unset: the Redis URL)."),
+        Setting(
+            HERON_ALERTS_REDIS_URL,
+            "url",
+            "Redis of alert state, delivery state and the beat lock: redis://host:port/db, or under Redis Sentinel "
+            "redis+sentinel://host:26379,host:26379/master_name/db (see docs/sentinel.md).",
+            "redis://127.0.0.1:6379/0",
+        ),
+        Setting(
+            HERON_ALERTS_BROKER_URL,
+            "url",
+            "Celery broker URL, in the same forms as HERON_ALERTS_REDIS_URL (unset: the Redis URL).",
+        ),
+        Setting(
+            HERON_ALERTS_REDIS_WAIT_REPLICAS,
+            "int",
+            "Replicas that must acknowledge an alert state, outbox or sent-mark write before it counts "
+            "(Redis WAIT; 0 to 16; unset: 1 under Sentinel, 0 otherwise).",
+        ),
+        Setting(
+            HERON_ALERTS_REDIS_WAIT_TIMEOUT,
+            "duration",
+            "How long such a write waits for its replicas; on a shortfall it stands and a warning is logged.",
+            "1s",
+        ),
         Setting(
             HERON_ALERTS_RULE_FILES,
             "list",

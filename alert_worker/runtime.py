@@ -102,7 +102,11 @@ class Runtime:
             store: StateStore
             if self._engine is None:
                 source = PrometheusSource(self.config.prometheus_url, timeout=self.config.query_timeout_s)
-                store = RedisStore.from_url(self.config.redis_url, history_retention_s=self.config.history_retention_s)
+                store = RedisStore.from_url(
+                    self.config.redis_url,
+                    history_retention_s=self.config.history_retention_s,
+                    replica_wait=self.config.replica_wait(),
+                )
             else:  # keep the connections; only rules and routing changed
                 source, store = self._engine.source, self._engine.store
             self._engine = Engine(

@@ -362,10 +362,12 @@ def registry(config: StackConfig) -> dict[str, Component]:
         "prometheus3": PrometheusModuleComponent("prometheus3", "prometheus", config.project_dir, cache),
         "promtool3": PrometheusModuleComponent("promtool3", "promtool", config.project_dir, cache),
         "redis": DebianComponent("redis", "redis-server", "redis-server", ["--version"]),
+        # Redis under Sentinel (the cluster topology, docs/sentinel.md): the Debian package's sentinel binary.
+        "redis-sentinel": DebianComponent("redis-sentinel", "redis-sentinel", "redis-sentinel", ["--version"]),
     }
 
 
-ON_DEMAND = frozenset({"prometheus3", "promtool3"})
+ON_DEMAND = frozenset({"prometheus3", "promtool3", "redis-sentinel"})
 """Components built only when named: the first `make up` must not wait for them."""
 
 

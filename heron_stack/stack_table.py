@@ -21,6 +21,14 @@ PROMETHEUS_FLAGS = (
 REDIS_PERSISTENCE = ("--appendonly", "yes", "--appendfsync", "everysec", "--save", "60 1")
 """Alert state survives a restart: append-only file synced every second, plus a snapshot a minute."""
 
+SENTINEL_MASTER_NAME = "heron"
+"""The name the sentinels monitor the alert worker's Redis primary under (the path of a redis+sentinel:// URL)."""
+
+SENTINEL_TIMINGS = {"down-after-milliseconds": 5000, "failover-timeout": 30000}
+"""Sentinel's view of a dead primary: unanswered for 5 s, then a failover, retried after 30 s if it stalls.
+
+Redis' own defaults (30 s, 3 min) hold alert evaluation for half a minute; alerts tolerate 5 s."""
+
 VICTORIALOGS_RETENTION_DEFAULT = "7d"
 """HERON_VICTORIALOGS_RETENTION when unset (compose: `${HERON_VICTORIALOGS_RETENTION:-7d}`)."""
 

@@ -47,7 +47,9 @@ def _default_context(config: AlertsConfig) -> ApiContext:
     def groups() -> list[RuleGroup]:
         return load_rule_files(config.rule_paths())
 
-    store = RedisStore.from_url(config.redis_url, history_retention_s=config.history_retention_s)
+    store = RedisStore.from_url(
+        config.redis_url, history_retention_s=config.history_retention_s, replica_wait=config.replica_wait()
+    )
     return ApiContext(store=store, file_groups=groups)
 
 

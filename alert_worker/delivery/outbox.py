@@ -7,7 +7,8 @@ sent key is never sent again. A key waiting for its retry is not claimed before 
 
 The residual window: a worker that dies after the remote accepted the message but before
 `mark_sent` leaves the key in `sending`; once its lease expires the next claim sends it again
-(at-least-once in that window, counted in ``recovered``).
+(at-least-once in that window, counted in ``recovered``). Under Redis Sentinel `mark_sent` waits for a
+replica (`ReplicaWait`), so a failover does not forget that a notification went out.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Literal, Protocol
 import redis
 
 from alert_worker.models import NotificationJob, job_from_dict, job_to_dict
+from alert_worker.redis_client import NO_WAIT, ReplicaWait
 
 PREFIX = "heron:outbox:"
 DLQ_KEY = "heron:dlq"
@@ -131,8 +133,9 @@ def _s(value: object) -> str:
 class RedisOutbox:
     """`Outbox` on Redis; safe across processes and hosts."""
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: redis.Redis, *, replica_wait: ReplicaWait = NO_WAIT) -> None:
         self._r = client
+        self._replicated = replica_wait
         self._claim = client.register_script(_CLAIM)
         self._sent = client.register_script(_SENT)
         self._retry = client.register_script(_RETRY)
@@ -160,6 +163,7 @@ class RedisOutbox:
 
     def mark_sent(self, key: str, now: float, remote_id: str, retention: float) -> None:
         self._sent(keys=[PREFIX + key], args=[repr(now), remote_id, int(retention)])
+        self._replicated(self._r)
 
     def mark_retry(self, key: str, owner: str, error: str, next_at: float) -> None:
         self._retry(keys=[PREFIX + key], args=[owner, error, repr(next_at)])

@@ -9,7 +9,6 @@ import logging
 import time
 from typing import Any
 
-import redis
 from celery.signals import after_setup_logger, after_setup_task_logger
 
 from alert_worker.celery_app import DELIVER_TASK, RESTORE_SCAN_S, app, enqueue_delivery
@@ -21,6 +20,7 @@ from alert_worker.delivery.policy import DeliveryPolicy, resolve_policy
 from alert_worker.delivery.service import DeliveryService
 from alert_worker.delivery.wiring import build_service
 from alert_worker.models import job_from_dict
+from alert_worker.redis_client import connect
 
 log = logging.getLogger(__name__)
 SWEEP_TASK = "heron.deliver_sweep"
@@ -44,11 +44,16 @@ def service() -> DeliveryService:
     global _service  # noqa: PLW0603 - one service (HTTP pools, Redis client) per worker process
     if _service is None:
         config: AlertsConfig = app.conf.heron_config
-        client = redis.Redis.from_url(config.redis_url)
+        client = connect(config.redis_target)
         # An inline wait must end well before the broker would hand the task to another worker.
         policy = resolve_policy(max_inline_wait=min(DeliveryPolicy.max_inline_wait, config.visibility_timeout_s / 2))
         _service = build_service(
-            resolve_destinations(), client, policy=policy, enqueue=enqueue_delivery, health_gauge=True
+            resolve_destinations(),
+            client,
+            policy=policy,
+            enqueue=enqueue_delivery,
+            health_gauge=True,
+            replica_wait=config.replica_wait(),
         )
     return _service
 

@@ -16,6 +16,7 @@ from alert_worker.delivery.ratelimit import RedisRateLimiter
 from alert_worker.delivery.service import DeliveryService, Rate
 from alert_worker.delivery.state import RedisDestinationState
 from alert_worker.models import NotificationJob
+from alert_worker.redis_client import NO_WAIT, ReplicaWait
 
 
 def build_service(
@@ -26,8 +27,10 @@ def build_service(
     enqueue: Callable[[NotificationJob], None] | None = None,
     transport: httpx.BaseTransport | None = None,
     health_gauge: bool = False,
+    replica_wait: ReplicaWait = NO_WAIT,
 ) -> DeliveryService:
-    """A service on Redis stores; `enqueue` routes meta-notifications (inline when None)."""
+    """A service on Redis stores; `enqueue` routes meta-notifications (inline when None); `replica_wait`
+    makes a notification's sent mark wait for a replica (Sentinel)."""
     state = RedisDestinationState(client)
     channels = build_channels(config, transport=transport)
     rates = {name: Rate(dest.rate_per_second, dest.burst) for name, dest in config.destinations.items()}
@@ -36,7 +39,7 @@ def build_service(
         metrics.register_health_gauge(lambda: [(n, k, state.health(n).healthy) for n, k in kinds.items()])
     return DeliveryService(
         channels=channels,
-        outbox=RedisOutbox(client),
+        outbox=RedisOutbox(client, replica_wait=replica_wait),
         limiter=RedisRateLimiter(client),
         state=state,
         rates=rates,

@@ -2,6 +2,8 @@
 
 Durability across Redis restarts comes from Redis persistence (AOF `appendfsync everysec`
 or RDB snapshots); the engine never relies on anything that lives only in a worker's memory.
+Under Redis Sentinel a group save and an outbox clear wait for a replica (`ReplicaWait`), so a
+failover cannot take back a transition whose notification was already handed on.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import redis
 
 from alert_worker.exceptions import StaleEvaluationError, StateError
 from alert_worker.notify.silences import Silence
+from alert_worker.redis_client import NO_WAIT, ReplicaWait, connect
 from alert_worker.state.base import GroupSnapshot, HistoryQuery, history_matches
 
 PREFIX = "heron:alerts:"
@@ -32,15 +35,18 @@ class RedisStore:
         history_retention_s: float = 30 * 86400,
         history_max: int = 200_000,
         clock: Any = None,
+        replica_wait: ReplicaWait = NO_WAIT,
     ) -> None:
         self.r = client
+        self._replicated = replica_wait
         self.history_retention_s = history_retention_s
         self.history_max = history_max
         self._clock = clock
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> RedisStore:
-        return cls(redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5), **kwargs)
+        """A store on `url` (redis:// or redis+sentinel://, see alert_worker.redis_url)."""
+        return cls(connect(url, socket_timeout=10, socket_connect_timeout=5), **kwargs)
 
     @contextmanager
     def lock(self, group: str, ttl_s: float) -> Iterator[bool]:
@@ -77,6 +83,7 @@ class RedisStore:
                 pipe.set(slot_key, repr(snap.last_slot if snap.last_slot is not None else -1.0))
                 self._queue_save(pipe, group, snap, history)
                 pipe.execute()
+            self._replicated(self.r)
         except redis.WatchError as exc:
             raise StaleEvaluationError(f"group {group!r} was saved by a concurrent evaluation") from exc
         except redis.RedisError as exc:
@@ -95,6 +102,7 @@ class RedisStore:
     def clear_outbox(self, group: str) -> None:
         try:
             self.r.delete(f"{PREFIX}outbox:{group}")
+            self._replicated(self.r)
         except redis.RedisError as exc:
             raise StateError(f"cannot clear the outbox of group {group!r}: {exc}") from exc
 

@@ -9,7 +9,7 @@ from typing import Any, Literal
 import yaml
 
 from alert_worker.exceptions import RuleFileError, TemplateError
-from alert_worker.rules.durations import parse_duration
+from alert_worker.rules.durations import format_duration, parse_duration
 from alert_worker.rules.promql import promql_problem
 from alert_worker.rules.templating import check_template
 from alert_worker.rules.yamlpos import Located, load_located
@@ -194,7 +194,11 @@ def parse_specs(text: str, filename: str) -> AnomalyFile:
             f.error(("anomalies", i, "name"), f"duplicate name {spec.name!r}; names must be unique per file")
         seen.add(spec.name)
         if spec.window_s < 2 * interval:
-            f.error(("anomalies", i, "window"), "window must hold at least two samples (twice the file's interval)")
+            shown = format_duration(spec.window_s)
+            f.error(
+                ("anomalies", i, "window"),
+                f"invalid value {shown!r}; window must hold at least two samples (twice the file's interval)",
+            )
     if f.problems:
         raise RuleFileError(f.problems)
     return AnomalyFile(interval, tuple(s for s in specs if s is not None))

@@ -74,22 +74,25 @@ def recording_rules(spec: AnomalySpec, interval_s: float) -> tuple[list[dict[str
     return series, baseline
 
 
-def expected_expr(spec: AnomalySpec) -> str:
-    """The usual value now: the seasonal mean where a past week has data, else the trailing mean."""
+def expected_expr(spec: AnomalySpec, sel: str = "") -> str:
+    """The usual value now: the seasonal mean where a past week has data, else the trailing mean.
+
+    `sel` (such as `{host_name="web-1"}`) narrows every recorded series, for dashboards.
+    """
     p = spec.prefix
-    return f"({p}:seasonal_avg or {p}:avg)" if spec.seasonal_weeks else f"{p}:avg"
+    return f"({p}:seasonal_avg{sel} or {p}:avg{sel})" if spec.seasonal_weeks else f"{p}:avg{sel}"
 
 
-def sigma_expr(spec: AnomalySpec) -> str:
+def sigma_expr(spec: AnomalySpec, sel: str = "") -> str:
     """The usual spread, floored at min_abs / z so a flat series gives a finite score."""
     p = spec.prefix
-    raw = f"({p}:seasonal_stddev or {p}:stddev)" if spec.seasonal_weeks else f"{p}:stddev"
+    raw = f"({p}:seasonal_stddev{sel} or {p}:stddev{sel})" if spec.seasonal_weeks else f"{p}:stddev{sel}"
     floor = spec.min_abs / spec.z
     return f"clamp_min({raw}, {_num(floor)})" if floor > 0 else raw
 
 
-def zscore_expr(spec: AnomalySpec) -> str:
-    return f"({spec.prefix}:value - {expected_expr(spec)}) / {sigma_expr(spec)}"
+def zscore_expr(spec: AnomalySpec, sel: str = "") -> str:
+    return f"({spec.prefix}:value{sel} - {expected_expr(spec, sel)}) / {sigma_expr(spec, sel)}"
 
 
 def alert_expr(spec: AnomalySpec, interval_s: float) -> str:

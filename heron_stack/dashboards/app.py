@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from grafana_foundation_sdk.builders import dashboard
+from grafana_foundation_sdk.builders import dashboard, timeseries
 
-from heron_stack.dashboards._panels import Q, base, label_variable, log_panel, single, thresholds, ts
+from alert_worker.anomaly.compile import zscore_expr
+from alert_worker.anomaly.pack import default_specs
+from heron_stack.dashboards._panels import Q, anomaly_steps, base, label_variable, log_panel, single, thresholds, ts
 
 RATE = "$__rate_interval"
 COUNT = "http_server_request_duration_seconds_count"
@@ -17,6 +19,22 @@ def _error_ratio(by: str) -> str:
     total = f"sum by ({by}) (rate({COUNT}{{{S}}}[{RATE}]))"
     errors = f'sum by ({by}) (rate({COUNT}{{{S}, http_response_status_code=~"5.."}}[{RATE}]))'
     return f"({errors} or 0 * {total}) / {total}"
+
+
+def _anomaly_panel() -> timeseries.Panel:
+    specs = default_specs()
+    parts = (("app_request_rate", "requests"), ("app_error_rate", "errors"), ("app_latency_p95", "p95 latency"))
+    z = specs["app_request_rate"].z
+    return ts(
+        "Anomaly score (\N{GREEK SMALL LETTER SIGMA})",
+        "How far request rate, error rate and p95 latency are from their usual value for this time of the "
+        f"week, in standard deviations. The anomaly rules fire beyond {z:g} (and a minimum deviation).",
+        "short",
+        [Q(zscore_expr(specs[name], "{" + S + "}"), f"{{{{service_name}}}} {what}") for name, what in parts],
+        min_val=None,
+        width=24,
+        steps=anomaly_steps(z),
+    )
 
 
 def build() -> dashboard.Dashboard:
@@ -109,6 +127,7 @@ def build() -> dashboard.Dashboard:
                 width=24,
             )
         )
+        .with_panel(_anomaly_panel())
         .with_panel(
             ts(
                 "Errors by type",

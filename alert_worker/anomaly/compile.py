@@ -96,14 +96,18 @@ def zscore_expr(spec: AnomalySpec, sel: str = "") -> str:
 
 
 def alert_expr(spec: AnomalySpec, interval_s: float) -> str:
-    """The z-score where it passes the threshold, the deviation passes min_abs and warm-up is over."""
+    """The z-score where it passes the threshold, the deviation passes min_abs (and min_rel), warm-up is over."""
     z, dev, threshold = zscore_expr(spec), f"({spec.prefix}:value - {expected_expr(spec)})", _num(spec.z)
+    rel = f"{_num(spec.min_rel)} * {expected_expr(spec)}"
     if spec.direction == "above":
         cond = f"({z}) > {threshold} and {dev} > {_num(spec.min_abs)}"
+        cond += f" and {dev} > {rel}" if spec.min_rel else ""
     elif spec.direction == "below":
         cond = f"({z}) < -{threshold} and {dev} < -{_num(spec.min_abs)}"
+        cond += f" and -{dev} > {rel}" if spec.min_rel else ""
     else:
         cond = f"(({z}) > {threshold} or ({z}) < -{threshold}) and abs{dev} > {_num(spec.min_abs)}"
+        cond += f" and abs{dev} > {rel}" if spec.min_rel else ""
     return f"{cond} and {spec.prefix}:samples >= {warmup_samples(spec, interval_s)}"
 
 
@@ -123,7 +127,8 @@ def alert_rule(spec: AnomalySpec, interval_s: float) -> dict[str, Any]:
         "description": (
             f"{spec.subject} is more than {_num(spec.z)} standard deviations {side} its usual value "
             f"(same time of week over the last {spec.seasonal_weeks} weeks, else the last "
-            f"{format_duration(spec.window_s)}) and off by more than {_num(spec.min_abs)}."
+            f"{format_duration(spec.window_s)}) and off by more than {_num(spec.min_abs)}"
+            + (f" and {spec.min_rel:.0%} of it." if spec.min_rel else ".")
         ),
         ANNOTATION_ANOMALY: spec.prefix,
     }

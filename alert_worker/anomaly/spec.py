@@ -24,7 +24,7 @@ NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 ALERT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _FILE_KEYS = {"interval", "anomalies"}
 _KEYS = {
-    "kind", "name", "alert", "expr", "subject", "unit", "direction", "z", "min_abs", "window", "warmup",
+    "kind", "name", "alert", "expr", "subject", "unit", "direction", "z", "min_abs", "min_rel", "window", "warmup",
     "seasonal_weeks", "for", "severity", "labels",
 }  # fmt: skip
 MAX_SEASONAL_WEEKS = 8
@@ -36,7 +36,8 @@ class AnomalySpec:
 
     The usual value is the mean of the same hour of the week over the last `seasonal_weeks` weeks
     when that history exists, else the mean over the trailing `window`. No alert fires before the
-    trailing window holds `warmup` worth of samples, nor when the deviation is below `min_abs`.
+    trailing window holds `warmup` worth of samples, nor when the deviation is below `min_abs` or below
+    `min_rel` times the usual value.
     """
 
     name: str
@@ -47,6 +48,7 @@ class AnomalySpec:
     direction: Direction = "both"
     z: float = 4.0
     min_abs: float = 0.0
+    min_rel: float = 0.0
     window_s: float = 3600.0
     warmup_s: float = 1800.0
     seasonal_weeks: int = 3
@@ -153,6 +155,7 @@ def _spec(f: _Fields, raw: Any, path: YPath) -> AnomalySpec | None:
         direction=direction,
         z=f.number(raw, "z", path, 4.0, minimum=0.5),
         min_abs=f.number(raw, "min_abs", path, 0.0, minimum=0.0),
+        min_rel=f.number(raw, "min_rel", path, 0.0, minimum=0.0),
         window_s=window,
         warmup_s=warmup,
         seasonal_weeks=weeks,

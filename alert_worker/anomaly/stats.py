@@ -47,11 +47,14 @@ def zscore(value: float, baseline: Baseline, min_abs: float, z: float) -> float:
     return deviation / sigma
 
 
-def is_anomaly(value: float, baseline: Baseline, *, z: float, min_abs: float, direction: str) -> bool:
+def is_anomaly(
+    value: float, baseline: Baseline, *, z: float, min_abs: float, direction: str, min_rel: float = 0.0
+) -> bool:
     """Whether the alert condition holds (warm-up is checked separately, on the sample count)."""
     score, deviation = zscore(value, baseline, min_abs, z), value - baseline.mean
+    big_enough = abs(deviation) > min_abs and (not min_rel or abs(deviation) > min_rel * baseline.mean)
     if direction == "above":
-        return score > z and deviation > min_abs
+        return score > z and deviation > 0 and big_enough
     if direction == "below":
-        return score < -z and deviation < -min_abs
-    return abs(score) > z and abs(deviation) > min_abs
+        return score < -z and deviation < 0 and big_enough
+    return abs(score) > z and big_enough

@@ -59,3 +59,11 @@ def test_default_pack_files_are_generated_from_their_source() -> None:
     assert {s.alert for s in parsed.specs} == {
         "AppRequestRateAnomaly", "AppErrorRateAnomaly", "AppLatencyAnomaly", "HostCpuAnomaly"
     }  # fmt: skip
+
+
+def test_min_rel_adds_a_share_of_the_usual_value() -> None:
+    spec = AnomalySpec(name="r", alert="A", expr="rate_x", subject="R", min_abs=0.5, min_rel=0.2)
+    assert "and abs(anomaly:r:value - (anomaly:r:seasonal_avg or anomaly:r:avg)) > 0.2 * (anomaly:r:seasonal_avg" in (
+        alert_expr(spec, 30)
+    )
+    assert "0.2 *" not in alert_expr(SPEC, 30)

@@ -55,3 +55,10 @@ def test_small_deviation_on_a_flat_series_does_not_page() -> None:
 def test_direction(value: float, direction: str, fires: bool) -> None:
     b = Baseline(mean=120.0, sigma=5.0, seasonal=True)
     assert is_anomaly(value, b, z=4, min_abs=10, direction=direction) is fires
+
+
+def test_min_rel_needs_a_deviation_that_is_a_share_of_the_usual_value() -> None:
+    b = Baseline(mean=100.0, sigma=2.0, seasonal=True)
+    assert is_anomaly(115.0, b, z=4, min_abs=0.5, direction="both")  # 7.5 sigma, 15 req/s
+    assert not is_anomaly(115.0, b, z=4, min_abs=0.5, direction="both", min_rel=0.2)  # but only 15 % of usual
+    assert is_anomaly(75.0, b, z=4, min_abs=0.5, direction="below", min_rel=0.2)

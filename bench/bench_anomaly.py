@@ -341,8 +341,9 @@ drift): request rate +100 / +40 / +60 req/s on 100; error ratio +8 / +4 / +6 poi
 +400 ms on 200 ms; CPU +50 / +30 / +45 points on 40 %; each anomaly gets its nominal size times a random factor
 from {SIZE_RANGE[0]} to {SIZE_RANGE[1]}, so some are small on purpose. The static pack is the default rules'
 thresholds on the same series: error ratio > 5 %, p95 > 500 ms, CPU > 90 %, each `for: 5m`; it has no
-request-rate rule. An alert counts as a detection
-when it fires between the anomaly's start and 30 min after its end; delay is from the anomaly's start.
+request-rate rule. An alert counts as a detection when it fires between the anomaly's start and 30 min after
+its end; delay is from the anomaly's start. Precision counts alert episodes (fired to resolved): an
+anomaly that hovers near the threshold, such as a small level shift, makes several episodes.
 
 | anomaly | n | recall: anomaly | recall: static | precision: anomaly | precision: static \
 | delay: anomaly | delay: static |

@@ -179,8 +179,8 @@ def query_chunked(source: PrometheusSource, expr: str, start: float, end: float)
 
 def score(
     episodes: Sequence[Episode], data: Labelled, metric: str, tallies: dict[str, Tally], eval_start: float
-) -> tuple[int, float]:
-    """Add `metric`'s episodes to the per-kind tallies; returns (false alerts on clean series, clean series-days)."""
+) -> None:
+    """Add the episodes on `metric`'s anomalous series to the per-kind tallies."""
     by_series: dict[str, list[Episode]] = {}
     for ep in episodes:
         by_series.setdefault(ep.labels.get("series", ""), []).append(ep)
@@ -197,8 +197,6 @@ def score(
                 t.detected += 1
                 t.delays.append(min(hits) - ev.start)
         t.true_episodes += sum(1 for e in eps if any(ev.start <= e.fired_at <= ev.end + GRACE for ev in events))
-    false = sum(len(by_series.get(name, [])) for m, name in data.clean if m == metric)
-    return false, 0.0
 
 
 def run(workdir: Path, clean_replicas: int, seed: int) -> dict[str, object]:

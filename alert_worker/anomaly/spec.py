@@ -22,6 +22,7 @@ UNIT_KINDS = ("ratio", "seconds")
 
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 ALERT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+LABEL_NAME = ALERT_NAME
 _FILE_KEYS = {"interval", "anomalies"}
 _KEYS = {
     "kind", "name", "alert", "expr", "subject", "unit", "direction", "z", "min_abs", "min_rel", "window", "warmup",
@@ -95,6 +96,17 @@ class _Fields:
             return default
         return value
 
+    def labels(self, raw: Any, path: YPath) -> tuple[tuple[str, str], ...]:
+        if not isinstance(raw, dict):
+            self.error(path, "labels must be a mapping of names to strings")
+            return ()
+        for key, value in raw.items():
+            if not LABEL_NAME.match(str(key)):
+                self.error((*path, key), f"invalid label name {key!r}; use letters, digits and _")
+            if isinstance(value, dict | list):
+                self.error((*path, key), f"label value must be a string, got {type(value).__name__}")
+        return tuple(sorted((str(k), str(v)) for k, v in raw.items()))
+
     def template(self, value: str, path: YPath) -> None:
         try:
             check_template(value)
@@ -141,10 +153,7 @@ def _spec(f: _Fields, raw: Any, path: YPath) -> AnomalySpec | None:
     warmup = f.duration(raw, "warmup", path, min(1800.0, window), positive=False)
     if warmup > window:
         f.error((*path, "warmup"), f"warmup {raw.get('warmup')!r} is longer than window; it must fit in the window")
-    labels_raw = raw.get("labels") or {}
-    if not isinstance(labels_raw, dict):
-        f.error((*path, "labels"), "labels must be a mapping of names to strings")
-        labels_raw = {}
+    labels = f.labels(raw.get("labels") or {}, (*path, "labels"))
     severity = str(raw.get("severity", "warning"))
     return AnomalySpec(
         name=name,
@@ -161,7 +170,7 @@ def _spec(f: _Fields, raw: Any, path: YPath) -> AnomalySpec | None:
         seasonal_weeks=weeks,
         for_s=f.duration(raw, "for", path, 180.0, positive=False),
         severity=severity,
-        labels=tuple(sorted((str(k), str(v)) for k, v in labels_raw.items())),
+        labels=labels,
         source=f"{f.filename}:{f.doc.line(path)}",
     )
 

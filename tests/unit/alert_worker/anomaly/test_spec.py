@@ -50,6 +50,7 @@ def test_defaults() -> None:
         ("seasonal_weeks", "12", "pack.yml:8: anomalies[0].seasonal_weeks: invalid value 12; use a whole number"),
         ("warmup", "2h", "pack.yml:8: anomalies[0].warmup: warmup '2h' is longer than window"),
         ("colour", "red", "pack.yml:8: anomalies[0].colour: unknown field 'colour'"),
+        ("labels", "{'team-name': x}", "pack.yml:8: anomalies[0].labels.team-name: invalid label name 'team-name'"),
         ("expr", "'rate(x[5m]'", "pack.yml:8: anomalies[0].expr: invalid PromQL 'rate(x[5m]'"),
     ],
 )

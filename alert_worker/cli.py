@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from alert_worker.commands import rules, run, silences
+from alert_worker.commands import anomaly, rules, run, silences
 from alert_worker.exceptions import ConfigError, RuleFileError
 
 
@@ -14,6 +14,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="alert-worker", description="Heron alert engine")
     sub = parser.add_subparsers(dest="command", required=True)
     rules.register(sub)
+    anomaly.register(sub)
     silences.register(sub)
     run.register(sub)
     try:

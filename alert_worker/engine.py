@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 from urllib.parse import quote
 
+from alert_worker.anomaly.context import annotate
 from alert_worker.exceptions import SourceError, StaleEvaluationError
 from alert_worker.models import Alert, NotificationJob, job_from_dict, job_to_dict
 from alert_worker.notify.pipeline import Candidate, run_pipeline
@@ -117,6 +118,8 @@ class _GroupRun:
         prev = self.snap.rules.get(rule.key, RuleState())
         try:
             matched = match_results(rule, self._query(rule), self.e.settings)
+            if rule.anomaly and matched:
+                matched = annotate(self.e.source, rule, matched, self.at)
             present = {a.fingerprint: self._present(rule, a) for a in vanished_firing(prev, matched)}
         except SourceError as exc:
             self._failed(rule, prev, str(exc), transient=exc.transient)

@@ -101,6 +101,12 @@ def _extensions(chk: _Checker, annotations: dict[str, str], path: YPath) -> dict
             chk.error((*path, model.ANNOTATION_NO_DATA), f"invalid value {no_data!r}; allowed: alert, resolve")
         else:
             ext["no_data"] = no_data
+    anomaly = annotations.get(model.ANNOTATION_ANOMALY)
+    if anomaly is not None:
+        if not METRIC_NAME.match(anomaly):
+            chk.error((*path, model.ANNOTATION_ANOMALY), f"invalid series prefix {anomaly!r}; use anomaly:<name>")
+        ext["anomaly"] = anomaly
+        ext["anomaly_unit"] = annotations.get(model.ANNOTATION_ANOMALY_UNIT, "")
     return ext
 
 

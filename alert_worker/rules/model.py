@@ -17,7 +17,19 @@ ANNOTATION_CHANNELS = "heron_channels"
 ANNOTATION_COOLDOWN = "heron_cooldown"
 ANNOTATION_REPEAT = "heron_repeat_interval"
 ANNOTATION_NO_DATA = "heron_no_data"
-EXTENSION_ANNOTATIONS = frozenset({ANNOTATION_CHANNELS, ANNOTATION_COOLDOWN, ANNOTATION_REPEAT, ANNOTATION_NO_DATA})
+# Set by compiled anomaly rules (alert_worker/anomaly): the recorded baseline's prefix and the value's unit.
+ANNOTATION_ANOMALY = "heron_anomaly"
+ANNOTATION_ANOMALY_UNIT = "heron_anomaly_unit"
+EXTENSION_ANNOTATIONS = frozenset(
+    {
+        ANNOTATION_CHANNELS,
+        ANNOTATION_COOLDOWN,
+        ANNOTATION_REPEAT,
+        ANNOTATION_NO_DATA,
+        ANNOTATION_ANOMALY,
+        ANNOTATION_ANOMALY_UNIT,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -36,6 +48,9 @@ class AlertRule:
     repeat_interval_s: float | None = None
     no_data: NoDataPolicy = "alert"
     source: str = ""
+    anomaly: str = ""
+    """Prefix of the recorded baseline (`anomaly:<name>`) when the rule was compiled from an anomaly spec."""
+    anomaly_unit: str = ""
 
     @property
     def key(self) -> str:

@@ -71,6 +71,11 @@ def thresholds(*steps: tuple[float | None, str]) -> dashboard.ThresholdsConfig:
 GREEN_YELLOW_RED_70_90 = thresholds((None, "green"), (0.7, "yellow"), (0.9, "red"))
 
 
+def anomaly_steps(z: float) -> dashboard.ThresholdsConfig:
+    """Red beyond ±z standard deviations: where the anomaly rules fire."""
+    return thresholds((None, "red"), (-z, "green"), (z, "red"))
+
+
 def _prom_targets(queries: Sequence[Q]) -> list[prometheus.Dataquery]:
     targets = []
     for index, query in enumerate(queries):

@@ -8,9 +8,21 @@ that apps instrumented with the Heron SDK add.
 
 from __future__ import annotations
 
-from grafana_foundation_sdk.builders import dashboard
+from grafana_foundation_sdk.builders import dashboard, timeseries
 
-from heron_stack.dashboards._panels import Q, base, grid, label_variable, log_panel, single, thresholds, ts
+from alert_worker.anomaly.compile import zscore_expr
+from alert_worker.anomaly.pack import default_specs
+from heron_stack.dashboards._panels import (
+    Q,
+    anomaly_steps,
+    base,
+    grid,
+    label_variable,
+    log_panel,
+    single,
+    thresholds,
+    ts,
+)
 from heron_stack.red_rules import name
 
 S = 'service_name=~"$service"'
@@ -32,6 +44,22 @@ def _sum(metric: str, by: str = "") -> str:
 
 def _error_ratio(errors: str, requests: str, by: str = "") -> str:
     return f"{_sum(errors, by)} / ({_sum(requests, by)} > 0)"
+
+
+def _anomaly_panel() -> timeseries.Panel:
+    specs = default_specs()
+    parts = (("app_request_rate", "requests"), ("app_error_rate", "errors"), ("app_latency_p95", "p95 latency"))
+    z = specs["app_request_rate"].z
+    return ts(
+        "Anomaly score (\N{GREEK SMALL LETTER SIGMA})",
+        "How far request rate, error rate and p95 latency are from their usual value for this time of the "
+        f"week, in standard deviations. The anomaly rules fire beyond {z:g} (and a minimum deviation).",
+        "short",
+        [Q(zscore_expr(specs[name], "{" + S + "}"), f"{{{{service_name}}}} {what}") for name, what in parts],
+        min_val=None,
+        width=24,
+        steps=anomaly_steps(z),
+    )
 
 
 def build() -> dashboard.Dashboard:
@@ -123,6 +151,7 @@ def build() -> dashboard.Dashboard:
                 width=24,
             )
         )
+        .with_panel(_anomaly_panel())
         .with_panel(
             grid(
                 "Where each service's RED comes from",

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard
 
-from heron_stack.dashboards._panels import GREEN_YELLOW_RED_70_90, Q, base, grid, host_variable, single, thresholds, ts
+from alert_worker.anomaly.compile import zscore_expr
+from alert_worker.anomaly.pack import default_specs
+from heron_stack.dashboards._panels import (
+    GREEN_YELLOW_RED_70_90,
+    Q,
+    anomaly_steps,
+    base,
+    grid,
+    host_variable,
+    single,
+    thresholds,
+    ts,
+)
 
 H = 'host_name="$host"'
 RATE = "$__rate_interval"
@@ -98,6 +110,17 @@ def build() -> dashboard.Dashboard:
                     Q(f"system_cpu_load_average_15m{{{H}}}", "15m"),
                     Q(f"system_cpu_logical_count{{{H}}}", "logical CPUs"),
                 ],
+            )
+        )
+        .with_panel(
+            ts(
+                "CPU anomaly score (\N{GREEK SMALL LETTER SIGMA})",
+                "How far CPU use is from its usual value for this time of the week, in standard deviations. "
+                f"HostCpuAnomaly fires beyond {default_specs()['host_cpu'].z:g} (and a minimum deviation).",
+                "short",
+                [Q(zscore_expr(default_specs()["host_cpu"], "{" + H + "}"), "CPU")],
+                min_val=None,
+                steps=anomaly_steps(default_specs()["host_cpu"].z),
             )
         )
         .with_row(dashboard.Row("Memory"))

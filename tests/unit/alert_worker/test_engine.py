@@ -222,3 +222,24 @@ def test_outcome_counts_pending_and_firing_alerts_by_rule_and_severity(world):
 
     outcome = tick(engine, 2, RuleGroup("hosts", 60.0, (replace(CPU, for_s=120), DOWN)))
     assert outcome.alerts_by_rule == {("HostHighCpu", "warning", "firing"): 2}
+
+
+def test_anomaly_alert_is_sent_with_the_usual_value_for_the_hour_of_the_week(world):
+    source, _store, sent, engine = world
+    rule = AlertRule(
+        "HostCpuAnomaly",
+        "cpu_score",
+        "anomaly",
+        labels={"severity": "warning"},
+        annotations={"subject": "CPU of {{ $labels.host_name }}", "summary": "fallback"},
+        anomaly="anomaly:host_cpu",
+        anomaly_unit="ratio",
+    )
+    source.series["cpu_score"] = {"web-1": 5.0}
+    source.series["anomaly:host_cpu:seasonal_avg or anomaly:host_cpu:avg"] = {"web-1": 0.3}
+    source.series["anomaly:host_cpu:seasonal_stddev or anomaly:host_cpu:stddev"] = {"web-1": 0.05}
+    evaluate_group(engine, RuleGroup("anomaly", 60.0, (rule,)), 60_000.0)  # Thursday 1970-01-01 16:40 UTC
+    ((alert,),) = [j.alerts for j in sent]
+    assert alert.annotations["summary"] == (
+        "CPU of web-1 is 5.0\u03c3 above its usual value for Thursday 16:00 (usual 30% ± 5%)"
+    )

@@ -1,0 +1,51 @@
+"""`alert-worker anomaly compile`: anomaly specs to recording rules for Prometheus and alert rules for Heron."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from alert_worker.anomaly import compile_files, parse_specs
+from alert_worker.exceptions import RuleFileError
+
+DEFAULT_SPEC = "prometheus/anomaly/heron-anomaly.yml"
+DEFAULT_RECORDING = "prometheus/recording/heron-anomaly.recording.yml"
+DEFAULT_RULES = "prometheus/rules/heron-anomaly.rules.yml"
+
+
+def compile_cmd(args: argparse.Namespace) -> int:
+    spec_path = Path(args.spec)
+    try:
+        parsed = parse_specs(spec_path.read_text(encoding="utf-8"), str(spec_path))
+    except OSError as exc:
+        print(f"anomaly compile: cannot read {spec_path}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except RuleFileError as exc:
+        print("\n".join(exc.problems), file=sys.stderr)
+        return 2
+    recording, alerts = compile_files(parsed.specs, parsed.interval_s, args.spec)
+    outputs = {Path(args.recording): recording, Path(args.rules): alerts}
+    if args.check:
+        stale = [str(p) for p, text in outputs.items() if not p.exists() or p.read_text(encoding="utf-8") != text]
+        if stale:
+            hint = "run `alert-worker anomaly compile`"
+            print(f"anomaly compile: out of date: {', '.join(stale)}; {hint}", file=sys.stderr)
+            return 1
+        print(f"up to date: {len(parsed.specs)} anomaly rule(s)")
+        return 0
+    for path, text in outputs.items():
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    anomaly = sub.add_parser("anomaly", help="compile anomaly rules to recording and alert rules")
+    asub = anomaly.add_subparsers(dest="anomaly_cmd", required=True)
+    p = asub.add_parser("compile", help="write the recording rules and alert rules of an anomaly file")
+    p.add_argument("spec", nargs="?", default=DEFAULT_SPEC)
+    p.add_argument("--recording", default=DEFAULT_RECORDING, help="recording rule file Prometheus loads")
+    p.add_argument("--rules", default=DEFAULT_RULES, help="alert rule file Heron's engine loads")
+    p.add_argument("--check", action="store_true", help="only check the outputs are up to date (exit 1 if not)")
+    p.set_defaults(func=compile_cmd)

@@ -35,6 +35,8 @@ _ENV: dict[str, str] = {
     "query_timeout_s": ev.HERON_ALERTS_QUERY_TIMEOUT,
     "history_retention_s": ev.HERON_ALERTS_HISTORY_RETENTION,
     "visibility_timeout_s": ev.HERON_ALERTS_VISIBILITY_TIMEOUT,
+    "shard_ttl_s": ev.HERON_ALERTS_SHARD_TTL,
+    "beat_lock_timeout_s": ev.HERON_ALERTS_BEAT_LOCK_TIMEOUT,
     "api_host": ev.HERON_ALERTS_API_HOST,
     "api_port": ev.HERON_ALERTS_API_PORT,
     "api_token": ev.HERON_ALERTS_API_TOKEN,
@@ -71,6 +73,10 @@ class AlertsConfig(BaseModel):
     history_retention_s: float = 30 * 86400.0
     #: The broker redelivers a task unacknowledged this long (its worker was killed outright).
     visibility_timeout_s: float = 20.0
+    #: A sharded worker silent this long has left; beat routes its groups to the other shards.
+    shard_ttl_s: float = 10.0
+    #: A standby beat takes over this long after the active one stopped renewing the lock.
+    beat_lock_timeout_s: float = 30.0
     api_host: str = "127.0.0.1"
     api_port: int = 9097
     api_token: str = ""
@@ -94,7 +100,15 @@ class AlertsConfig(BaseModel):
     def _hosts(cls, value: Any) -> Any:
         return parse_allowed_hosts(value, ev.HERON_ALERTS_API_ALLOWED_HOSTS) if isinstance(value, str) else value
 
-    @field_validator("flap_window_s", "query_timeout_s", "history_retention_s", "visibility_timeout_s", mode="before")
+    @field_validator(
+        "flap_window_s",
+        "query_timeout_s",
+        "history_retention_s",
+        "visibility_timeout_s",
+        "shard_ttl_s",
+        "beat_lock_timeout_s",
+        mode="before",
+    )
     @classmethod
     def _duration(cls, value: Any) -> Any:
         return parse_duration(value) if isinstance(value, str) else value
@@ -104,6 +118,20 @@ class AlertsConfig(BaseModel):
     def _visibility(cls, value: float) -> float:
         if value < 10:
             raise ValueError("must be at least 10s (a duration such as 5m); tasks run longer than that are retried")
+        return value
+
+    @field_validator("shard_ttl_s")
+    @classmethod
+    def _shard_ttl(cls, value: float) -> float:
+        if value < 2:
+            raise ValueError("must be at least 2s (a duration such as 10s); workers renew it every third of it")
+        return value
+
+    @field_validator("beat_lock_timeout_s")
+    @classmethod
+    def _beat_lock(cls, value: float) -> float:
+        if value < 3 or value != int(value):
+            raise ValueError("must be a whole number of seconds, at least 3s (a duration such as 30s)")
         return value
 
     @field_validator("prometheus_url", "victorialogs_url", "redis_url")

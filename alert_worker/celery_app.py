@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,7 +52,7 @@ def _includes() -> list[str]:
 def beat_schedule(config: AlertsConfig) -> dict[str, dict[str, Any]]:
     """One periodic evaluation per rule group, expiring after one interval so backlogs never replay.
 
-    The queue is left out: `route_task` picks it each time a task is sent, from the live shards.
+    The queue is left out: `evaluation_router` picks it each time a task is sent, from the live shards.
     """
     schedule: dict[str, dict[str, Any]] = {}
     for group in load_rule_files(config.rule_paths()):
@@ -102,19 +103,24 @@ def _pinned(routing_path: Path | None) -> dict[str, str]:
     return dict(load_routing(routing_path).group_queues)
 
 
-def route_task(name: str, args: Any, kwargs: Any, options: Any, task: Any = None, **kw: Any) -> dict[str, str] | None:
-    """Celery router: an evaluation goes to its group's pinned queue, its owner shard's queue, or the
-    shared evaluation queue when no shard is live (see docs/sharding.md)."""
-    if name != EVALUATE_TASK or not args:
-        return None
-    cfg: AlertsConfig = app.conf.heron_config
-    members = _members(cfg.redis_url, cfg.eval_queue, cfg.shard_ttl_s)
-    try:
-        live = members.live_cached(max_age_s=min(1.0, cfg.shard_ttl_s / 4))
-    except redis.RedisError as exc:  # every worker consumes the shared queue: nothing is lost there
-        log.warning("cannot read the live shards (%s); sending %s to %s", exc, args[0], cfg.eval_queue)
-        live = []
-    return {"queue": eval_route(str(args[0]), cfg.eval_queue, _pinned(cfg.routing_path()), live)}
+def evaluation_router(config: AlertsConfig, live: Callable[[], list[int]] | None = None) -> Callable[..., Any]:
+    """The Celery router of `heron.evaluate_group`: a group's pinned queue, its owner shard's queue, or the
+    shared evaluation queue when no shard is live (docs/sharding.md). `live` reads the live shards."""
+    if live is None:
+        members = _members(config.redis_url, config.eval_queue, config.shard_ttl_s)
+        live = functools.partial(members.live_cached, max_age_s=min(1.0, config.shard_ttl_s / 4))
+
+    def route(name: str, args: Any, kwargs: Any, options: Any, task: Any = None, **kw: Any) -> dict[str, str] | None:
+        if name != EVALUATE_TASK or not args:
+            return None
+        try:
+            shards = live()
+        except redis.RedisError as exc:  # every worker consumes the shared queue: nothing is lost there
+            log.warning("cannot read the live shards (%s); sending %s to %s", exc, args[0], config.eval_queue)
+            shards = []
+        return {"queue": eval_route(str(args[0]), config.eval_queue, _pinned(config.routing_path()), shards)}
+
+    return route
 
 
 def create_celery(config: AlertsConfig | None = None) -> Celery:
@@ -133,7 +139,7 @@ def create_celery(config: AlertsConfig | None = None) -> Celery:
         broker_transport_options=transport_options(cfg),
         timezone="UTC",
         beat_scheduler="redbeat.RedBeatScheduler",
-        task_routes=(route_task,),
+        task_routes=(evaluation_router(cfg),),
         # The active beat renews its lock at least three times per lock timeout; a standby retries as often.
         beat_max_loop_interval=min(5.0, cfg.beat_lock_timeout_s / 3),
         redbeat_redis_url=cfg.redis_url,

@@ -116,3 +116,34 @@ def test_too_short_membership_and_beat_lock_timeouts_are_refused(name, value):
 def test_membership_and_beat_lock_timeouts_take_durations():
     cfg = resolve_config(env={"HERON_ALERTS_SHARD_TTL": "3s", "HERON_ALERTS_BEAT_LOCK_TIMEOUT": "1m"})
     assert (cfg.shard_ttl_s, cfg.beat_lock_timeout_s) == (3.0, 60.0)
+
+
+def test_beat_renews_its_lock_three_times_per_timeout():
+    from alert_worker.celery_app import create_celery
+
+    conf = create_celery(resolve_config(env={"HERON_ALERTS_BEAT_LOCK_TIMEOUT": "6s"})).conf
+    assert (conf.redbeat_lock_timeout, conf.beat_max_loop_interval) == (6, 2.0)
+
+
+def test_beat_sends_each_evaluation_to_its_owners_queue_and_the_rest_elsewhere(tmp_path):
+    from alert_worker.celery_app import DELIVER_TASK, EVALUATE_TASK, evaluation_router
+
+    routing = tmp_path / "routing.yaml"
+    routing.write_text("route:\n  receivers: ['*']\ngroup_queues:\n  slow: alerts-slow\n")
+    cfg = resolve_config(env={"HERON_ALERTS_ROUTING_FILE": str(routing), "HERON_ALERTS_EVAL_QUEUE": "ev"})
+    live = [0, 1, 2]
+    route = evaluation_router(cfg, live=lambda: live)
+    assert route(EVALUATE_TASK, ["fast"], {}, {}) == {"queue": shard_queue("ev", owner("fast", [0, 1, 2]) or 0)}
+    assert route(EVALUATE_TASK, ["slow"], {}, {}) == {"queue": "alerts-slow"}
+    assert route(DELIVER_TASK, [{}], {}, {}) is None  # notifications keep their queue
+    live.clear()
+    assert route(EVALUATE_TASK, ["fast"], {}, {}) == {"queue": "ev"}  # no live shard: the shared queue
+
+
+def test_a_celery_app_routes_through_the_shards(tmp_path):
+    from alert_worker.celery_app import EVALUATE_TASK, create_celery
+
+    app = create_celery(resolve_config(env={"HERON_ALERTS_EVAL_QUEUE": f"ev-{tmp_path.name}"}))
+    # Nothing listens on the default Redis in unit tests, or no shard of this fresh queue is live.
+    options = app.amqp.router.route({}, EVALUATE_TASK, args=["fast"])
+    assert options["queue"].name == f"ev-{tmp_path.name}"

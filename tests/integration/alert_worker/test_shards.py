@@ -28,7 +28,7 @@ import yaml
 
 from alert_worker.delivery import RedisOutbox
 from alert_worker.shard_members import ShardMembers
-from tests.fixtures.alerting import QueryProxy, start_alert_worker, stop_process_group
+from tests.fixtures.alerting import ALERT_WORKER, QueryProxy, start_alert_worker, stop_process_group
 from tests.fixtures.stack import clean_env
 from tests.fixtures.standins import TelegramStandIn
 from tests.helpers import wait_for
@@ -42,10 +42,10 @@ PERIOD = 30  # each probe fires during the first half of every 30 s period: a tr
 SHARD_TTL = 3
 BEAT_LOCK = 4
 # Behaviour bounds (docs/sharding.md): a dead worker's groups are evaluated elsewhere within its member TTL
-# plus one interval; a standby beat schedules within the lock timeout plus one interval. One more second
-# covers beat's once-a-second look at the live shards, and one more the pool picking the task up.
-HANDOVER_BOUND = SHARD_TTL + INTERVAL + 2
-TAKEOVER_BOUND = BEAT_LOCK + BEAT_LOCK / 3 + 1  # the standby holds the lock
+# plus one interval plus beat's once-a-second look at the live shards; a standby beat holds the lock within
+# the lock timeout plus a third of it. Two more seconds cover evaluating and picking up on a busy machine.
+HANDOVER_BOUND = SHARD_TTL + INTERVAL + 1 + 2
+TAKEOVER_BOUND = BEAT_LOCK + BEAT_LOCK / 3 + 2  # the standby holds the lock
 FAILOVER_BOUND = TAKEOVER_BOUND + INTERVAL + 1  # ... and its first evaluations ran
 TOKEN = "123456:SHARD-token-abcdefghijklmnopqrstu"
 CHAT = "-100777"
@@ -90,8 +90,8 @@ class Fleet:
         os.killpg(self.procs[shard].pid, signal.SIGKILL)
         self.procs[shard].wait()
 
-    def shard_with(self, *, local: int = 0, remote: int = 0) -> int | None:
-        """The shard whose worker (or pool child) has a TCP connection from port `local` or to port `remote`."""
+    def shard_with(self, *, local: int) -> int | None:
+        """The shard whose worker (or pool child) has a TCP connection from port `local`."""
         for shard, proc in list(self.procs.items()):
             if proc.poll() is not None:
                 continue
@@ -100,7 +100,7 @@ class Fleet:
                 conns = [c for p in family for c in p.net_connections("tcp")]
             except psutil.NoSuchProcess:
                 continue
-            if any((c.laddr and c.laddr.port == local) or (c.raddr and c.raddr.port == remote) for c in conns):
+            if any(c.laddr and c.laddr.port == local for c in conns):
                 return shard
         return None
 
@@ -127,7 +127,7 @@ def test_sharded_workers_hand_over_and_lose_or_double_nothing(stack, tmp_path):
         'route:\n  receivers: ["tg"]\n  group_by: [alertname, host_name]\n  group_wait: 0s\n'
         "  group_interval: 0s\n  cooldown: 0s\n  repeat_interval: 4h\n  send_resolved: true\n"
     )
-    proxy = QueryProxy(stack.prometheus_url, hold=0.5)
+    proxy = QueryProxy(stack.prometheus_url)
     eval_queue = f"alerts-{uid}"
     members = ShardMembers(client, eval_queue, SHARD_TTL)
     with TelegramStandIn(tokens={TOKEN}, chats={CHAT}, hold=0.3) as tg:
@@ -158,24 +158,25 @@ def test_sharded_workers_hand_over_and_lose_or_double_nothing(stack, tmp_path):
         arm_eval, arm_send = threading.Event(), threading.Event()
 
         by_label = {f'"g{i}"': group for i, group in enumerate(groups)}
-        tg_port = int(tg.url.rsplit(":", 1)[1])
 
-        def on_query(query: str, port: int) -> None:
+        def on_query(query: str, port: int) -> bool:
             group = next((g for label, g in by_label.items() if label in query), None)
-            shard = fleet.shard_with(local=port)
+            shard = fleet.shard_with(local=port) if watching.is_set() or arm_eval.is_set() else None
             if group is None or shard is None:
-                return
+                return False
             if watching.is_set():
                 evaluated_by[group].add(shard)
             with fleet.lock:
-                if arm_eval.is_set():  # the query is held: this kills the worker mid-evaluation
-                    arm_eval.clear()
-                    fleet.kill(shard)
-                    eval_kills.append((time.time(), group, shard))
+                if not arm_eval.is_set():
+                    return False
+                arm_eval.clear()  # this query is held: the worker dies mid-evaluation
+                fleet.kill(shard)
+                eval_kills.append((time.time(), group, shard))
+                return True
 
         def on_send() -> None:
             with fleet.lock:
-                shard = fleet.shard_with(remote=tg_port) if arm_send.is_set() else None
+                shard = fleet.shard_with(local=tg.holding_port) if arm_send.is_set() else None
                 if shard is not None:  # the message is held: this kills the worker mid-send
                     arm_send.clear()
                     fleet.kill(shard)
@@ -197,6 +198,10 @@ def test_sharded_workers_hand_over_and_lose_or_double_nothing(stack, tmp_path):
             time.sleep(4)
             watching.clear()
             steady = {g: sorted(s) for g, s in evaluated_by.items()}
+            shown = subprocess.run(
+                [str(ALERT_WORKER), "shards"], env=env, cwd=tmp_path, capture_output=True, text=True, check=True
+            )
+            status = json.loads(shown.stdout)
 
             for _ in range(2):  # mid-evaluation: the owner dies while its query is held
                 kills = len(eval_kills)
@@ -257,6 +262,8 @@ def test_sharded_workers_hand_over_and_lose_or_double_nothing(stack, tmp_path):
 
     assert len(steady) == GROUPS, steady
     assert all(len(s) == 1 for s in steady.values()), steady  # one owner per group while all shards live
+    assert sorted(status["live"]) == ["0", "1", "2"], status
+    assert {g: status["groups"][g] for g in groups} == {g: f"{eval_queue}.shard{steady[g][0]}" for g in groups}
     assert len(eval_kills) == 2, eval_kills
     assert proxy.dropped >= 2, "the kills hit held queries"
     assert len(send_kills) == 2, send_kills

@@ -94,7 +94,7 @@ def _members(redis_url: str, eval_queue: str, ttl_s: float) -> ShardMembers:
     """One membership reader per process (beat), made on first use."""
     from alert_worker.shard_members import ShardMembers
 
-    return ShardMembers(redis.Redis.from_url(redis_url), eval_queue, ttl_s)
+    return ShardMembers(redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5), eval_queue, ttl_s)
 
 
 @functools.cache

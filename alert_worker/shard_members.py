@@ -77,15 +77,18 @@ class Heartbeat:
         self._thread = threading.Thread(target=self._run, name=f"heron-shard-{shard}", daemon=True)
 
     def start(self) -> None:
-        self.members.refresh(self.shard, self.shards)  # live before the first task can be routed here
+        self._refresh()  # live before the first task can be routed here
         self._thread.start()
+
+    def _refresh(self) -> None:
+        try:
+            self.members.refresh(self.shard, self.shards)
+        except redis.RedisError as exc:  # the key may lapse; beat then routes the groups elsewhere
+            log.warning("shard %d: cannot refresh its member key (%s); retrying", self.shard, exc)
 
     def _run(self) -> None:
         while not self._stop.wait(self.members.ttl_s / 3):
-            try:
-                self.members.refresh(self.shard, self.shards)
-            except redis.RedisError as exc:  # the key may lapse; beat then routes the groups elsewhere
-                log.warning("shard %d: cannot refresh its member key (%s); retrying", self.shard, exc)
+            self._refresh()
 
     def stop(self) -> None:
         self._stop.set()

@@ -45,7 +45,11 @@ def _join_shard(config: AlertsConfig, shards: int, shard: int) -> None:
 
     from alert_worker.shard_members import Heartbeat, ShardMembers
 
-    members = ShardMembers(redis.Redis.from_url(config.redis_url), config.eval_queue, config.shard_ttl_s)
+    members = ShardMembers(
+        redis.Redis.from_url(config.redis_url, socket_timeout=5, socket_connect_timeout=5),
+        config.eval_queue,
+        config.shard_ttl_s,
+    )
     heartbeat = Heartbeat(members, shard, shards)
     worker_ready.connect(lambda **_: heartbeat.start(), weak=False)
     worker_shutting_down.connect(lambda **_: heartbeat.stop(), weak=False)

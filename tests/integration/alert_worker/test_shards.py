@@ -1,6 +1,7 @@
-"""Sharded evaluation on real Celery workers and real Redis: three workers (`--shards 3 --shard I`), each also
-sending notifications, an active and a standby beat. The owner of a shard is SIGKILLed mid-evaluation (its
-Prometheus query held) and mid-send (its Telegram request held), repeatedly, then the active beat.
+"""Sharded evaluation on real Celery workers and real Redis: three evaluation workers (`--shards 3 --shard I`),
+two delivery workers, an active and a standby beat. A group's owner is SIGKILLed mid-evaluation (its
+Prometheus query held), a delivery worker mid-send (its Telegram request held), twice each, then the
+active beat.
 
 Checked: while all shards live every group is evaluated by exactly one worker; a dead worker's group is
 evaluated by a survivor within the member TTL plus one interval; the standby beat takes over within the
@@ -71,28 +72,33 @@ def _rules(uid: str) -> str:
 
 
 class Fleet:
-    """The sharded workers, each in its own session so a kill takes its pool with it."""
+    """The workers, as deployed: evaluation shards `shard0`..`shard2` and delivery workers `deliver0`,
+    `deliver1` (a separate pool, so a delivery waiting for its chat never holds up an evaluation). Each
+    runs in its own session so a kill takes its pool with it."""
 
     def __init__(self, env: dict[str, str], log_dir: Path) -> None:
         self.env, self.log_dir = env, log_dir
-        self.procs: dict[int, subprocess.Popen[bytes]] = {}
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.started: list[subprocess.Popen[bytes]] = []
         self.starts = itertools.count()
         #: Held by a test's kill decision: one kill per armed event, however many requests are held at once.
         self.lock = threading.Lock()
 
-    def start(self, shard: int) -> None:
-        args = ["worker", "--shards", str(SHARDS), "--shard", str(shard), "--concurrency", "2"]
-        self.procs[shard] = start_alert_worker(args, self.env, self.log_dir / f"shard{shard}-{next(self.starts)}.log")
-        self.started.append(self.procs[shard])
+    def start(self, name: str) -> None:
+        if name.startswith("shard"):
+            args = ["worker", "--role", "evaluate", "--shards", str(SHARDS), "--shard", name[5:], "--concurrency", "2"]
+        else:
+            args = ["worker", "--role", "deliver", "--concurrency", "2"]
+        self.procs[name] = start_alert_worker(args, self.env, self.log_dir / f"{name}-{next(self.starts)}.log")
+        self.started.append(self.procs[name])
 
-    def kill(self, shard: int) -> None:
-        os.killpg(self.procs[shard].pid, signal.SIGKILL)
-        self.procs[shard].wait()
+    def kill(self, name: str) -> None:
+        os.killpg(self.procs[name].pid, signal.SIGKILL)
+        self.procs[name].wait()
 
-    def shard_with(self, *, local: int) -> int | None:
-        """The shard whose worker (or pool child) has a TCP connection from port `local`."""
-        for shard, proc in list(self.procs.items()):
+    def worker_with(self, *, local: int) -> str | None:
+        """The worker whose main process or pool child has a TCP connection from port `local`."""
+        for name, proc in list(self.procs.items()):
             if proc.poll() is not None:
                 continue
             try:
@@ -101,7 +107,7 @@ class Fleet:
             except psutil.NoSuchProcess:
                 continue
             if any(c.laddr and c.laddr.port == local for c in conns):
-                return shard
+                return name
         return None
 
     def stop(self) -> None:
@@ -151,17 +157,17 @@ def test_sharded_workers_hand_over_and_lose_or_double_nothing(stack, tmp_path):
             }
         )
         fleet = Fleet(env, tmp_path)
-        evaluated_by: dict[str, set[int]] = defaultdict(set)
+        evaluated_by: dict[str, set[str]] = defaultdict(set)
         watching = threading.Event()
-        eval_kills: list[tuple[float, str, int]] = []  # (when, group, shard)
-        send_kills: list[tuple[float, int]] = []
+        eval_kills: list[tuple[float, str, str]] = []  # (when, group, shard worker)
+        send_kills: list[tuple[float, str]] = []
         arm_eval, arm_send = threading.Event(), threading.Event()
 
         by_label = {f'"g{i}"': group for i, group in enumerate(groups)}
 
         def on_query(query: str, port: int) -> bool:
             group = next((g for label, g in by_label.items() if label in query), None)
-            shard = fleet.shard_with(local=port) if watching.is_set() or arm_eval.is_set() else None
+            shard = fleet.worker_with(local=port) if watching.is_set() or arm_eval.is_set() else None
             if group is None or shard is None:
                 return False
             if watching.is_set():
@@ -176,15 +182,15 @@ def test_sharded_workers_hand_over_and_lose_or_double_nothing(stack, tmp_path):
 
         def on_send() -> None:
             with fleet.lock:
-                shard = fleet.shard_with(local=tg.holding_port) if arm_send.is_set() else None
-                if shard is not None:  # the message is held: this kills the worker mid-send
+                sender = fleet.worker_with(local=tg.holding_port) if arm_send.is_set() else None
+                if sender is not None:  # the message is held: this kills the worker mid-send
                     arm_send.clear()
-                    fleet.kill(shard)
-                    send_kills.append((time.time(), shard))
+                    fleet.kill(sender)
+                    send_kills.append((time.time(), sender))
 
         proxy.on_query, tg.on_hold = on_query, on_send
-        for shard in range(SHARDS):
-            fleet.start(shard)
+        for name in [*(f"shard{i}" for i in range(SHARDS)), "deliver0", "deliver1"]:
+            fleet.start(name)
         active = start_alert_worker(["beat"], env, tmp_path / "beat-active.log")
         standby: subprocess.Popen[bytes] | None = None
         handovers: list[float] = []
@@ -219,10 +225,8 @@ def test_sharded_workers_hand_over_and_lose_or_double_nothing(stack, tmp_path):
                 kills = len(send_kills)
                 arm_send.set()
                 wait_for(lambda n=kills: len(send_kills) > n, timeout=40, what="a message to hold")
-                shard = send_kills[-1][1]
                 time.sleep(2)
-                fleet.start(shard)
-                wait_for(lambda: len(members.live()) == SHARDS, timeout=60, what="the restarted shard to join")
+                fleet.start(send_kills[-1][1])
 
             os.killpg(active.pid, signal.SIGKILL)  # the active beat dies; the standby takes over
             active.wait()
@@ -263,7 +267,7 @@ def test_sharded_workers_hand_over_and_lose_or_double_nothing(stack, tmp_path):
     assert len(steady) == GROUPS, steady
     assert all(len(s) == 1 for s in steady.values()), steady  # one owner per group while all shards live
     assert sorted(status["live"]) == ["0", "1", "2"], status
-    assert {g: status["groups"][g] for g in groups} == {g: f"{eval_queue}.shard{steady[g][0]}" for g in groups}
+    assert {g: status["groups"][g] for g in groups} == {g: f"{eval_queue}.{steady[g][0]}" for g in groups}
     assert len(eval_kills) == 2, eval_kills
     assert proxy.dropped >= 2, "the kills hit held queries"
     assert len(send_kills) == 2, send_kills

@@ -8,6 +8,7 @@ import sys
 from collections import Counter
 
 import pytest
+import redis
 
 from alert_worker.commands.run import role_queues
 from alert_worker.config import AlertsConfig, resolve_config
@@ -147,3 +148,22 @@ def test_a_celery_app_routes_through_the_shards(tmp_path):
     # Nothing listens on the default Redis in unit tests, or no shard of this fresh queue is live.
     options = app.amqp.router.route({}, EVALUATE_TASK, args=["fast"])
     assert options["queue"].name == f"ev-{tmp_path.name}"
+
+
+class _DownRedis:
+    """A Redis client whose server is unreachable."""
+
+    def __getattr__(self, name: str):
+        def fail(*args, **kwargs):
+            raise redis.ConnectionError("Connection refused")
+
+        return fail
+
+
+def test_a_worker_whose_redis_is_down_keeps_running_and_keeps_trying(caplog):
+    from alert_worker.shard_members import Heartbeat, ShardMembers
+
+    heartbeat = Heartbeat(ShardMembers(_DownRedis(), "alerts", ttl_s=2), shard=1, shards=3)
+    heartbeat.start()  # from Celery's worker_ready signal: an error here would leave the shard out for good
+    heartbeat.stop()
+    assert "shard 1: cannot refresh its member key" in caplog.text

@@ -1,7 +1,7 @@
 """A burst to one chat from three workers, against the Telegram stand-in and real Redis.
 
 Workers killed mid-send are tested on real Celery: test_celery_sigkill.py (one worker, killed two ways) and
-tests/integration/alert_worker/test_shards.py (three sharded workers).
+tests/integration/alert_worker/test_shards.py (two delivery workers beside three evaluation shards).
 """
 
 from __future__ import annotations

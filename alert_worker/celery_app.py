@@ -2,7 +2,8 @@
 
 Tasks: `heron.evaluate_group` (alert_worker.tasks) and `heron.deliver` (alert_worker.delivery.tasks,
 included when that package is installed). Beat runs under RedBeat, whose Redis lock keeps exactly
-one beat active; each rule group is scheduled at its interval with `expires` = interval.
+one beat active (a standby takes over when the lock lapses); each rule group is scheduled at its
+interval with `expires` = interval, and routed when sent to its owner's shard queue (alert_worker.sharding).
 """
 
 from __future__ import annotations
@@ -10,8 +11,11 @@ from __future__ import annotations
 import functools
 import importlib.util
 import logging
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import redis
 from celery import Celery
 
 from alert_worker.config import AlertsConfig, resolve_config
@@ -19,9 +23,11 @@ from alert_worker.models import NotificationJob, job_to_dict
 from alert_worker.notify.routing import load_routing
 from alert_worker.rules.api_rules import API_GROUP, API_INTERVAL_S
 from alert_worker.rules.loader import load_rule_files
+from alert_worker.sharding import eval_route
 
 if TYPE_CHECKING:
     from alert_worker.delivery.ratelimit import RateLimiter
+    from alert_worker.shard_members import ShardMembers
 
 log = logging.getLogger(__name__)
 EVALUATE_TASK = "heron.evaluate_group"
@@ -44,21 +50,23 @@ def _includes() -> list[str]:
 
 
 def beat_schedule(config: AlertsConfig) -> dict[str, dict[str, Any]]:
-    """One periodic evaluation per rule group, expiring after one interval so backlogs never replay."""
-    routing = load_routing(config.routing_path())
+    """One periodic evaluation per rule group, expiring after one interval so backlogs never replay.
+
+    The queue is left out: `evaluation_router` picks it each time a task is sent, from the live shards.
+    """
     schedule: dict[str, dict[str, Any]] = {}
     for group in load_rule_files(config.rule_paths()):
         schedule[f"heron-evaluate:{group.name}"] = {
             "task": EVALUATE_TASK,
             "schedule": group.interval_s,
             "args": [group.name],
-            "options": {"expires": group.interval_s, "queue": routing.group_queues.get(group.name, config.eval_queue)},
+            "options": {"expires": group.interval_s},
         }
     schedule[f"heron-evaluate:{API_GROUP}"] = {
         "task": EVALUATE_TASK,
         "schedule": API_INTERVAL_S,
         "args": [API_GROUP],
-        "options": {"expires": API_INTERVAL_S, "queue": routing.group_queues.get(API_GROUP, config.eval_queue)},
+        "options": {"expires": API_INTERVAL_S},
     }
     if _delivery_available():
         # Re-drives outbox entries whose worker died between claim and ack (see docs/channels.md).
@@ -101,6 +109,41 @@ def attach_redbeat_client(celery: Celery, config: AlertsConfig) -> None:
     setattr(celery, REDBEAT_REDIS_KEY, connect(config.redis_target, decode_responses=True))
 
 
+@functools.cache
+def _members(redis_url: str, eval_queue: str, ttl_s: float) -> ShardMembers:
+    """One membership reader per process (beat), made on first use; under Sentinel it follows the primary."""
+    from alert_worker.redis_client import connect
+    from alert_worker.shard_members import ShardMembers
+
+    return ShardMembers(connect(redis_url, socket_timeout=5, socket_connect_timeout=5), eval_queue, ttl_s)
+
+
+@functools.cache
+def _pinned(routing_path: Path | None) -> dict[str, str]:
+    """Groups the routing file pins to a queue of their own (`group_queues`); they are not sharded."""
+    return dict(load_routing(routing_path).group_queues)
+
+
+def evaluation_router(config: AlertsConfig, live: Callable[[], list[int]] | None = None) -> Callable[..., Any]:
+    """The Celery router of `heron.evaluate_group`: a group's pinned queue, its owner shard's queue, or the
+    shared evaluation queue when no shard is live (docs/sharding.md). `live` reads the live shards."""
+    if live is None:
+        members = _members(config.redis_url, config.eval_queue, config.shard_ttl_s)
+        live = functools.partial(members.live_cached, max_age_s=min(1.0, config.shard_ttl_s / 4))
+
+    def route(name: str, args: Any, kwargs: Any, options: Any, task: Any = None, **kw: Any) -> dict[str, str] | None:
+        if name != EVALUATE_TASK or not args:
+            return None
+        try:
+            shards = live()
+        except redis.RedisError as exc:  # every worker consumes the shared queue: nothing is lost there
+            log.warning("cannot read the live shards (%s); sending %s to %s", exc, args[0], config.eval_queue)
+            shards = []
+        return {"queue": eval_route(str(args[0]), config.eval_queue, _pinned(config.routing_path()), shards)}
+
+    return route
+
+
 def create_celery(config: AlertsConfig | None = None) -> Celery:
     cfg = config or resolve_config()
     celery = Celery("heron", broker=cfg.broker, include=_includes())
@@ -117,11 +160,13 @@ def create_celery(config: AlertsConfig | None = None) -> Celery:
         broker_transport_options=transport_options(cfg),
         timezone="UTC",
         beat_scheduler="redbeat.RedBeatScheduler",
-        beat_max_loop_interval=5,
+        task_routes=(evaluation_router(cfg),),
+        # The active beat renews its lock at least three times per lock timeout; a standby retries as often.
+        beat_max_loop_interval=min(5.0, cfg.beat_lock_timeout_s / 3),
         task_publish_retry_policy=PUBLISH_RETRY_POLICY,
         redbeat_redis_url=cfg.redis_target.redbeat_url(),
         redbeat_key_prefix="heron:alerts:redbeat:",
-        redbeat_lock_timeout=30,
+        redbeat_lock_timeout=int(cfg.beat_lock_timeout_s),
         heron_config=cfg,
         beat_schedule=beat_schedule(cfg),
     )

@@ -39,6 +39,8 @@ _ENV: dict[str, str] = {
     "visibility_timeout_s": ev.HERON_ALERTS_VISIBILITY_TIMEOUT,
     "redis_wait_replicas": ev.HERON_ALERTS_REDIS_WAIT_REPLICAS,
     "redis_wait_timeout_s": ev.HERON_ALERTS_REDIS_WAIT_TIMEOUT,
+    "shard_ttl_s": ev.HERON_ALERTS_SHARD_TTL,
+    "beat_lock_timeout_s": ev.HERON_ALERTS_BEAT_LOCK_TIMEOUT,
     "api_host": ev.HERON_ALERTS_API_HOST,
     "api_port": ev.HERON_ALERTS_API_PORT,
     "api_token": ev.HERON_ALERTS_API_TOKEN,
@@ -78,6 +80,10 @@ class AlertsConfig(BaseModel):
     #: Replicas a state write waits for (None: 1 under Sentinel, else 0); see alert_worker.redis_client.
     redis_wait_replicas: int | None = None
     redis_wait_timeout_s: float = 1.0
+    #: A sharded worker silent this long has left; beat routes its groups to the other shards.
+    shard_ttl_s: float = 10.0
+    #: A standby beat takes over this long after the active one stopped renewing the lock.
+    beat_lock_timeout_s: float = 30.0
     api_host: str = "127.0.0.1"
     api_port: int = 9097
     api_token: str = ""
@@ -107,6 +113,8 @@ class AlertsConfig(BaseModel):
         "history_retention_s",
         "visibility_timeout_s",
         "redis_wait_timeout_s",
+        "shard_ttl_s",
+        "beat_lock_timeout_s",
         mode="before",
     )
     @classmethod
@@ -118,6 +126,20 @@ class AlertsConfig(BaseModel):
     def _visibility(cls, value: float) -> float:
         if value < 10:
             raise ValueError("must be at least 10s (a duration such as 5m); tasks run longer than that are retried")
+        return value
+
+    @field_validator("shard_ttl_s")
+    @classmethod
+    def _shard_ttl(cls, value: float) -> float:
+        if value < 2:
+            raise ValueError("must be at least 2s (a duration such as 10s); workers renew it every third of it")
+        return value
+
+    @field_validator("beat_lock_timeout_s")
+    @classmethod
+    def _beat_lock(cls, value: float) -> float:
+        if value < 3 or value != int(value):
+            raise ValueError("must be a whole number of seconds, at least 3s (a duration such as 30s)")
         return value
 
     @field_validator("prometheus_url", "victorialogs_url")

@@ -241,8 +241,8 @@ def evaluate_group(engine: Engine, group: RuleGroup, now: float) -> Outcome:
     """
     slot = slot_of(now, group.interval_s)
     # The lock only saves duplicate work; correctness comes from the slot check at save time, so a
-    # worker killed while holding it blocks the group for at most the TTL.
-    with engine.store.lock(group.name, ttl_s=max(group.interval_s, 15.0)) as acquired:
+    # worker killed while holding it blocks the group for at most one interval (the shard handover bound).
+    with engine.store.lock(group.name, ttl_s=group.interval_s) as acquired:
         if not acquired:
             return Outcome(group.name, slot, "busy")
         snap = engine.store.load_group(group.name)

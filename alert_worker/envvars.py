@@ -32,6 +32,8 @@ HERON_ALERTS_HISTORY_RETENTION = "HERON_ALERTS_HISTORY_RETENTION"
 HERON_ALERTS_VISIBILITY_TIMEOUT = "HERON_ALERTS_VISIBILITY_TIMEOUT"
 HERON_ALERTS_REDIS_WAIT_REPLICAS = "HERON_ALERTS_REDIS_WAIT_REPLICAS"
 HERON_ALERTS_REDIS_WAIT_TIMEOUT = "HERON_ALERTS_REDIS_WAIT_TIMEOUT"
+HERON_ALERTS_SHARD_TTL = "HERON_ALERTS_SHARD_TTL"
+HERON_ALERTS_BEAT_LOCK_TIMEOUT = "HERON_ALERTS_BEAT_LOCK_TIMEOUT"
 HERON_ALERTS_API_HOST = "HERON_ALERTS_API_HOST"
 HERON_ALERTS_API_PORT = "HERON_ALERTS_API_PORT"
 HERON_ALERTS_API_ALLOWED_HOSTS = "HERON_ALERTS_API_ALLOWED_HOSTS"
@@ -141,6 +143,20 @@ SETTINGS = Registry(
             "duration",
             "How long the broker waits for a task's acknowledgement before another worker runs it (at least 10s).",
             "20s",
+        ),
+        Setting(
+            HERON_ALERTS_SHARD_TTL,
+            "duration",
+            "A sharded worker (`--shards N --shard I`) silent this long has left; its groups move to the live "
+            "shards (at least 2s).",
+            "10s",
+        ),
+        Setting(
+            HERON_ALERTS_BEAT_LOCK_TIMEOUT,
+            "duration",
+            "A standby beat takes over this long after the active beat stopped renewing its lock "
+            "(whole seconds, at least 3s).",
+            "30s",
         ),
         Setting(
             HERON_ALERTS_API_HOST,

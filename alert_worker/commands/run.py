@@ -1,4 +1,4 @@
-"""`alert-worker worker|beat|evaluate|notify test`: run the engine's processes."""
+"""`alert-worker worker|beat|shards|evaluate|notify test`: run the engine's processes."""
 
 from __future__ import annotations
 
@@ -10,10 +10,13 @@ import time
 from alert_worker import telemetry
 from alert_worker.config import AlertsConfig
 from alert_worker.notify.routing import load_routing
+from alert_worker.sharding import check_shard, eval_route, shard_queue
 
 
 def worker(args: argparse.Namespace) -> int:
     from celery.signals import worker_process_init, worker_process_shutdown
+
+    shard = check_shard(args.shards, args.shard, args.role)  # before Celery starts: a bad flag stops here
 
     from alert_worker.celery_app import app
 
@@ -21,12 +24,35 @@ def worker(args: argparse.Namespace) -> int:
     worker_process_init.connect(lambda **_: _child_telemetry(), weak=False)
     worker_process_shutdown.connect(lambda **_: telemetry.flush(), weak=False)
     config = app.conf.heron_config
-    queues = args.queues or ",".join(role_queues(config, args.role))
+    chosen = [q for q in args.queues.split(",") if q] or role_queues(config, args.role)
+    if shard:
+        chosen.append(shard_queue(config.eval_queue, shard[1]))
+    queues = ",".join(chosen)
     argv = ["worker", f"--loglevel={args.loglevel}", f"--concurrency={args.concurrency}", f"--queues={queues}"]
-    if args.role != "all":
-        argv.append(f"--hostname={args.role}@%h")  # two pools on one host need two node names
+    if args.role != "all" or shard:
+        suffix = f"-shard{shard[1]}" if shard else ""
+        argv.append(f"--hostname={args.role}{suffix}@%h")  # two pools on one host need two node names
+    if shard:
+        _join_shard(config, *shard)
     app.worker_main(argv)
     return 0
+
+
+def _join_shard(config: AlertsConfig, shards: int, shard: int) -> None:
+    """Keep this worker's shard live while it consumes (from worker_ready), leave at shutdown."""
+    from celery.signals import worker_ready, worker_shutting_down
+
+    from alert_worker.redis_client import connect
+    from alert_worker.shard_members import Heartbeat, ShardMembers
+
+    members = ShardMembers(
+        connect(config.redis_target, socket_timeout=5, socket_connect_timeout=5),
+        config.eval_queue,
+        config.shard_ttl_s,
+    )
+    heartbeat = Heartbeat(members, shard, shards)
+    worker_ready.connect(lambda **_: heartbeat.start(), weak=False)
+    worker_shutting_down.connect(lambda **_: heartbeat.stop(), weak=False)
 
 
 ROLES = ("all", "evaluate", "deliver")
@@ -36,7 +62,8 @@ def role_queues(config: AlertsConfig, role: str) -> list[str]:
     """The queues a worker of `role` consumes: evaluation and delivery run in separate pools.
 
     A delivery waiting on a destination's rate limit holds its process; in its own pool it can never
-    take the processes that evaluate rules.
+    take the processes that evaluate rules. A sharded worker adds its shard's queue to these and keeps
+    the shared one, where beat sends evaluations while no shard is live.
     """
     evaluation = {config.eval_queue, *_group_queues(config)}
     chosen = {"evaluate": evaluation, "deliver": {config.notify_queue}}.get(role, {*evaluation, config.notify_queue})
@@ -57,6 +84,27 @@ def beat(args: argparse.Namespace) -> int:
 
     telemetry.setup()
     app.start(["beat", f"--loglevel={args.loglevel}"])
+    return 0
+
+
+def shards(args: argparse.Namespace) -> int:
+    """Print the live shards and which one evaluates each rule group (JSON)."""
+    from alert_worker.celery_app import app
+    from alert_worker.redis_client import connect
+    from alert_worker.rules.api_rules import API_GROUP
+    from alert_worker.rules.loader import load_rule_files
+    from alert_worker.shard_members import ShardMembers
+
+    config: AlertsConfig = app.conf.heron_config
+    members = ShardMembers(connect(config.redis_target), config.eval_queue, config.shard_ttl_s)
+    live = members.describe()
+    pinned = load_routing(config.routing_path()).group_queues
+    groups = [g.name for g in load_rule_files(config.rule_paths())] + [API_GROUP]
+    report = {
+        "live": {str(k): v for k, v in live.items()},
+        "groups": {g: eval_route(g, config.eval_queue, pinned, list(live)) for g in groups},
+    }
+    print(json.dumps(report, indent=2))
     return 0
 
 
@@ -115,10 +163,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--concurrency", type=int, default=2)
     p.add_argument("--loglevel", default="INFO")
+    p.add_argument("--shards", type=int, help="number of evaluation shards (with --shard; see docs/sharding.md)")
+    p.add_argument("--shard", type=int, help="the shard this worker evaluates, 0 to N-1 (with --shards N)")
     p.set_defaults(func=worker)
-    p = sub.add_parser("beat", help="run the scheduler (RedBeat lock: only one is active)")
+    p = sub.add_parser("beat", help="run the scheduler (RedBeat lock: one is active, the others stand by)")
     p.add_argument("--loglevel", default="INFO")
     p.set_defaults(func=beat)
+    p = sub.add_parser("shards", help="show the live evaluation shards and each rule group's queue")
+    p.set_defaults(func=shards)
     p = sub.add_parser("evaluate", help="evaluate one rule group now")
     p.add_argument("group")
     p.set_defaults(func=evaluate)

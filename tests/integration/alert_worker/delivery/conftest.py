@@ -1,9 +1,7 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
 import subprocess
 import sys
 import uuid
@@ -19,7 +17,6 @@ from alert_worker.delivery.queueing import queue_job
 from alert_worker.models import NotificationJob, job_to_dict
 from tests.fixtures.stack import clean_env
 from tests.helpers import wait_for
-from tests.integration.alert_worker.delivery.worker_loop import processing_list
 
 ROOT = Path(__file__).resolve().parents[4]
 
@@ -53,13 +50,12 @@ def keys_in(texts: list[str], ns: str) -> list[str]:
 
 
 class Workers:
-    """Worker processes running `worker_loop`, started, killed and restarted by tests."""
+    """Worker processes running `worker_loop`, started and stopped by tests."""
 
     def __init__(self, redis_url: str, queue: str, destinations: Path, env: dict[str, str], log_dir: Path) -> None:
         self.redis_url, self.queue, self.destinations, self.env = redis_url, queue, destinations, env
         self.log_dir = log_dir
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
-        self.kills = 0
         self._client = redis.Redis.from_url(redis_url)
 
     def start(self, name: str) -> subprocess.Popen[bytes]:
@@ -72,18 +68,6 @@ class Workers:
 
     def wait_ready(self, count: int) -> None:
         wait_for(lambda: self._client.llen(f"{self.queue}:ready") >= count, timeout=30, what="workers to start")
-
-    def kill(self, name: str) -> None:
-        proc = self.procs[name]
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait()
-            self.kills += 1
-
-    def redeliver(self, name: str) -> None:
-        """What the broker does for an unacknowledged job of a lost worker: queue it again."""
-        while self._client.lmove(processing_list(self.queue, name), self.queue, "RIGHT", "LEFT") is not None:
-            pass
 
     def enqueue(self, jobs: list[NotificationJob]) -> None:
         """Queue `jobs` the way the alert engine does (announced first), one list push each."""

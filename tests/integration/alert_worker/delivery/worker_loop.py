@@ -1,8 +1,7 @@
-"""A minimal worker process for crash and rate tests: a reliable Redis list queue feeding `DeliveryService`.
+"""A minimal worker process for the burst test and the delivery benchmark: a Redis list queue feeding
+`DeliveryService`, without Celery's overhead (crash tests run the real Celery worker instead).
 
-It mimics Celery with ``acks_late`` and ``task_reject_on_worker_lost``: a job moves from the queue
-to a per-worker processing list and leaves it only after delivery finished, so a killed
-worker's job can be put back by the test (as the broker would redeliver it).
+A job moves from the queue to a per-worker processing list and leaves it only after delivery finished.
 Run: ``python -m tests.integration.alert_worker.delivery.worker_loop REDIS_URL QUEUE DESTINATIONS_FILE NAME``.
 """
 

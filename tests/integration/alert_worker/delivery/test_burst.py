@@ -1,15 +1,15 @@
-"""Worker processes killed mid-send, and a burst to one chat, against the Telegram stand-in and real Redis."""
+"""A burst to one chat from three workers, against the Telegram stand-in and real Redis.
+
+Workers killed mid-send are tested on real Celery: test_celery_sigkill.py (one worker, killed two ways) and
+tests/integration/alert_worker/test_shards.py (two delivery workers beside three evaluation shards).
+"""
 
 from __future__ import annotations
 
-import itertools
-import threading
-from collections import Counter
 from datetime import timedelta
 
 import pytest
 
-from alert_worker.delivery import RedisOutbox
 from tests.fixtures.standins import TelegramStandIn
 from tests.fixtures.standins.jobs import T0, make_alert, make_job
 from tests.helpers import wait_for
@@ -30,51 +30,6 @@ def _jobs(ns: str, destination: str, count: int):
         )
         for i in range(count)
     ]
-
-
-def _counts(tg: TelegramStandIn, ns: str) -> Counter[str]:
-    return Counter(keys_in(tg.texts(), ns))
-
-
-def test_killed_workers_deliver_every_notification_exactly_once(ns, tmp_path, redis_client, workers_factory) -> None:
-    jobs = _jobs(ns, f"tg-{ns}", 24)
-    with TelegramStandIn(hold=0.2) as tg:
-        dest = {"type": "telegram", "token": TOKEN, "chat_id": "-100", "api_url": tg.url, "rate_per_second": 1000}
-        dest["burst"] = 1000
-        path = write_destinations(tmp_path / "dest.yaml", {f"tg-{ns}": dest})
-        workers = workers_factory(f"heron:test:{ns}:queue", path, HERON_ALERTS_DELIVERY_LEASE="1")
-        workers.start("w1")
-        workers.wait_ready(1)
-        held = itertools.count(1)
-        killed = threading.Event()
-
-        def interrupt() -> None:
-            # Every third request: the worker dies while the stand-in holds its message, before it is
-            # accepted (killed here, in the stand-in's thread, so the kill cannot arrive late).
-            if next(held) % 3 == 0 and workers.kills < 10:
-                workers.kill("w1")
-                killed.set()
-
-        tg.on_hold = interrupt
-        workers.enqueue(jobs)
-        outbox = RedisOutbox(redis_client)
-
-        def all_sent() -> bool:
-            if killed.is_set():
-                killed.clear()
-                workers.redeliver("w1")
-                workers.start("w1")
-            return all(outbox.state(j.idempotency_key) == "sent" for j in jobs)
-
-        wait_for(all_sent, timeout=120, what="every notification to be marked sent", interval=0.02)
-        counts = _counts(tg, ns)
-    assert workers.kills >= 5
-    assert tg.dropped_by_client >= 5  # the kills really happened while messages were in flight
-    assert sorted(counts) == sorted(j.idempotency_key for j in jobs)
-    assert set(counts.values()) == {1}, {k: v for k, v in counts.items() if v != 1}
-    records = [outbox.get(j.idempotency_key) for j in jobs]
-    recovered = sum(r.recovered for r in records if r is not None)
-    assert recovered >= 5  # the interrupted sends were taken over after their lease expired
 
 
 def _burst(ns: str, tmp_path, workers_factory, count: int, rate: float, burst: int = 1):

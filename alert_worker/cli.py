@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from alert_worker.commands import rules, run, silences
+from alert_worker.commands import rules, run, silences, slo
 from alert_worker.exceptions import ConfigError, RuleFileError
 
 
@@ -16,6 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
     rules.register(sub)
     silences.register(sub)
     run.register(sub)
+    slo.register(sub)
     try:
         from alert_worker.commands import api as api_cmd
 

@@ -13,6 +13,7 @@ import json
 import re
 import subprocess
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -159,6 +160,24 @@ def test_a_fast_burn_pages_with_budget_left_and_time_to_exhaustion(
         assert float(found[1]) / 100 == pytest.approx(remaining, rel=2e-3)
         hours, minutes, seconds = map(int, found.groups()[1:])
         assert hours * 3600 + minutes * 60 + seconds == pytest.approx(tte, rel=2e-3)
+
+        # Backtest over the backfilled past, where no recorded series exist: the 1h window's burn passes
+        # 14.4x once (0.3 m + 0.002 (60 - m)) / 60 > 0.144, m > 28.6 minutes into the incident; the 5m one earlier.
+        alerts = tmp_path / "proof.slo.rules.yml"
+        alerts.write_text(generated.alerts)
+        args = ["--since", "3h", "--step", "1m", "--rules", str(alerts), "--recording", str(recording)]
+        assert main(["rules", "backtest", "SloProofAvailabilityBudgetBurn", *args, "--prometheus-url", prom.url]) == 0
+        out = capsys.readouterr().out
+        assert "recording rules inlined" in out
+        episodes = re.findall(r"fired (\S+ \S+)  resolved (.+?)  \{(.*)\}", out)
+        assert [(resolved, labels) for _, resolved, labels in episodes] == [
+            ("still firing", "service_name=slo-proof,severity=page,slo=availability")
+        ], out
+        fired = datetime.strptime(episodes[0][0], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC).timestamp()
+        minutes_in = (0.144 - BACKGROUND) * 60 / (INCIDENT - BACKGROUND)
+        expected = end - INCIDENT_MIN * 60 + minutes_in * 60
+        assert abs(fired - expected) <= 120, (episodes, expected)
+        store.r.close()
     finally:
         source.close()
         prom.close()

@@ -29,6 +29,8 @@ from alert_worker.sources.prometheus import PrometheusSource
 from alert_worker.state.redis_store import RedisStore
 from heron_stack import components
 from heron_stack.config import resolve
+from heron_stack.dashboards import render_all
+from heron_stack.dashboards.checks import queries, substitute
 from tests.fixtures.backfill import backfill, openmetrics
 from tests.fixtures.stack import StackHandle, free_port
 from tests.helpers import prom_query, wait_for
@@ -141,6 +143,10 @@ def test_a_fast_burn_pages_with_budget_left_and_time_to_exhaustion(
         for window, minutes in {"2h": 120, "6h": 360, "1d": 1440, "3d": 4320}.items():
             assert status["burn_rates"][window] == pytest.approx(_ratio(minutes) / 0.01, rel=0.02), window
         assert [(f["severity"], f["factor"]) for f in status["firing"]] == [("page", 14.4)]
+
+        # The SLO dashboard draws this SLO: every panel's query has data.
+        for panel in queries(render_all()["slo"]):
+            assert prom_query(prom.url, substitute(panel.expr, {})), panel
 
         (group,) = parse_rules(generated.alerts, "proof.slo.rules.yml")
         store = RedisStore.from_url(stack.redis_url.rsplit("/", 1)[0] + "/12")

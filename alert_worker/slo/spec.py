@@ -39,7 +39,8 @@ from alert_worker.rules.yamlpos import Located, Path, load_located
 from alert_worker.slo import sli
 
 VERSIONS = ("heron/v1", "prometheus/v1")
-"""`prometheus/v1` is Sloth's version string: its files load as they are."""
+"""`prometheus/v1` is Sloth's version string: its files with `sli.events` load as they are (window 30d
+when not given, as in Sloth)."""
 WINDOWS: Mapping[str, float] = {"28d": 28 * 86400.0, "30d": 30 * 86400.0}
 NAME = re.compile(r"^[a-z0-9]([a-z0-9_.-]*[a-z0-9])?$")
 ALERT_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
@@ -269,7 +270,8 @@ def _slo(chk: _Checker, raw: Any, path: Path, service: str, labels: Mapping[str,
     if not NAME.match(name):
         chk.error((*path, "name"), f"invalid SLO name {name!r}; use lower-case letters, digits, -, _ and .")
     objective = chk.objective(raw.get("objective"), (*path, "objective"))
-    window = chk.window(raw.get("window"), (*path, "window"))
+    sloth_default = "window" not in raw and chk.doc.data.get("version") == "prometheus/v1"
+    window = "30d" if sloth_default else chk.window(raw.get("window"), (*path, "window"))
     events = _sli(chk, raw.get("sli"), (*path, "sli"), service)
     alerting = _alerting(chk, raw.get("alerting"), (*path, "alerting"), f"{_camel(service)}{_camel(name)}BudgetBurn")
     if events is None:

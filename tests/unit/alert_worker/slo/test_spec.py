@@ -104,7 +104,6 @@ labels:
 slos:
   - name: "requests-availability"
     objective: 99.9
-    window: 30d
     description: "Common SLO based on availability for HTTP request responses."
     sli:
       events:
@@ -124,6 +123,7 @@ slos:
 """
     (slo,) = parse_spec(sloth, "sloth.yml").slos
     assert slo.alerting.name == "MyServiceHighErrorRate"
+    assert slo.window == "30d"  # Sloth's default period
     assert (slo.alerting.page, slo.alerting.ticket) == (True, False)
     assert slo.labels == {"owner": "myteam"}
     assert slo.events.ratio("1h").count("[1h]") == 2

@@ -104,6 +104,9 @@ def test_promtool_accepts_the_generated_rules(tmp_path: Path, component: str) ->
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.count("SUCCESS") == 4
+    unit = PROJECT / "prometheus" / "rules" / "tests" / "loadgen-slo.test.yml"
+    done = subprocess.run([str(promtool), "test", "rules", str(unit)], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_a_fast_burn_pages_with_budget_left_and_time_to_exhaustion(

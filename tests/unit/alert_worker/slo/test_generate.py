@@ -114,3 +114,8 @@ def test_slo_check_fails_naming_the_field(tmp_path, capsys, edit, expected):
 def test_slo_check_accepts_the_shipped_spec(capsys):
     assert main(["slo", "check", str(LOADGEN_SPEC)]) == 0
     assert "SUCCESS: 2 SLO(s)" in capsys.readouterr().out
+
+
+def test_prometheus_own_engine_pages_and_tickets_on_the_shipped_rules():
+    """promtool evaluates the generated recording and alert rules and renders the same annotations."""
+    assert main(["rules", "test", str(PROJECT / "prometheus" / "rules" / "tests" / "loadgen-slo.test.yml")]) == 0

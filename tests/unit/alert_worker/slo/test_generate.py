@@ -119,3 +119,8 @@ def test_slo_check_accepts_the_shipped_spec(capsys):
 def test_prometheus_own_engine_pages_and_tickets_on_the_shipped_rules():
     """promtool evaluates the generated recording and alert rules and renders the same annotations."""
     assert main(["rules", "test", str(PROJECT / "prometheus" / "rules" / "tests" / "loadgen-slo.test.yml")]) == 0
+
+
+def test_slo_status_says_when_prometheus_cannot_answer(capsys):
+    assert main(["slo", "status", "--prometheus-url", "http://127.0.0.1:9", str(LOADGEN_SPEC)]) == 2
+    assert "slo status: Prometheus at http://127.0.0.1:9 unreachable" in capsys.readouterr().err

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from alert_worker.commands import anomaly, rules, run, silences
+from alert_worker.commands import anomaly, rules, run, silences, slo
 from alert_worker.exceptions import ConfigError, RuleFileError
 
 
@@ -17,6 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     anomaly.register(sub)
     silences.register(sub)
     run.register(sub)
+    slo.register(sub)
     try:
         from alert_worker.commands import api as api_cmd
 

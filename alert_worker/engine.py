@@ -114,10 +114,18 @@ class _GroupRun:
             )
         return self.e.logs.query(rule.expr, self.at, self.group.interval_s)
 
+    def _template_query(self, expr: str) -> list[Sample]:
+        """The templates' `query`: a failure leaves the annotation's value empty, never the alert unevaluated."""
+        try:
+            return self.e.source.query(expr, self.at)
+        except SourceError:
+            return []
+
     def rule(self, rule: AlertRule) -> None:
         prev = self.snap.rules.get(rule.key, RuleState())
         try:
-            matched = match_results(rule, self._query(rule), self.e.settings)
+            query = self._template_query if self.group.type != "vlogs" else None
+            matched = match_results(rule, self._query(rule), self.e.settings, query)
             if rule.anomaly and matched:
                 matched = annotate(self.e.source, rule, matched, self.at)
             present = {a.fingerprint: self._present(rule, a) for a in vanished_firing(prev, matched)}

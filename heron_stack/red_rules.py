@@ -19,6 +19,8 @@ holds the checked-in file to this generator.
 
 from __future__ import annotations
 
+import argparse
+
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -190,7 +192,20 @@ def render() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    target = Path(argv[0]) if argv else RULES_FILE
+    parser = argparse.ArgumentParser(
+        prog="python -m heron_stack.red_rules", description="Write the normalized RED recording rules."
+    )
+    parser.add_argument("--out", type=Path, default=RULES_FILE, help=f"file to write (default {RULES_FILE})")
+    parser.add_argument("--check", action="store_true", help="exit 1 when the file differs instead of writing it")
+    args = parser.parse_args(argv)
+    target: Path = args.out
+    if args.check:
+        current = target.read_text(encoding="utf-8") if target.is_file() else ""
+        if current != render():
+            print(f"{target} is out of date; run `python -m heron_stack.red_rules`", file=sys.stderr)
+            return 1
+        print(f"up to date: {target}")
+        return 0
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(render(), encoding="utf-8")
     print(f"wrote {target}")

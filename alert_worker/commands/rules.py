@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import shutil
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from alert_worker.exceptions import RuleFileError, ShorthandError, SourceError
 from alert_worker.rules.backtest import align, backtest
 from alert_worker.rules.durations import parse_duration
 from alert_worker.rules.evaluator import EvalSettings
+from alert_worker.rules.expand import Recording, expand, load_recording_rules
 from alert_worker.rules.loader import load_rule_files
 from alert_worker.rules.logtest import (
     LogTestFileError,
@@ -27,6 +29,7 @@ from alert_worker.rules.logtest import (
     run_case,
     start_time,
 )
+from alert_worker.rules.model import AlertRule, RuleGroup
 from alert_worker.rules.shorthand import compile_shorthand
 from alert_worker.sources.prometheus import PrometheusSource
 from alert_worker.sources.victorialogs import VictoriaLogsSource
@@ -140,13 +143,22 @@ def compile_(args: argparse.Namespace) -> int:
     return 0
 
 
+DEFAULT_RECORDING = "prometheus/recording/*.yml"
+
+
+def _recording(args: argparse.Namespace) -> list[Recording]:
+    paths = [Path(f) for f in args.recording] if args.recording else sorted(Path.cwd().glob(DEFAULT_RECORDING))
+    return load_recording_rules(paths)
+
+
 def backtest_cmd(args: argparse.Namespace) -> int:
     config = resolve_config({"prometheus_url": args.prometheus_url})
     files = [Path(f) for f in args.rules] if args.rules else config.rule_paths()
     try:
         groups = load_rule_files(files)
         since = parse_duration(args.since)
-    except (RuleFileError, ValueError) as exc:
+        recording = _recording(args)
+    except (RuleFileError, ValueError, OSError, yaml.YAMLError) as exc:
         print(f"rules backtest: {exc}", file=sys.stderr)
         return 2
     matches = [(g, r) for g in groups for r in g.rules if r.name == args.rule]
@@ -156,9 +168,24 @@ def backtest_cmd(args: argparse.Namespace) -> int:
     if any(g.type == "vlogs" for g, _ in matches):
         print(f"rules backtest: {args.rule} is a LogsQL rule; backtest replays PromQL rules", file=sys.stderr)
         return 2
-    end = time.time()
     source = PrometheusSource(config.prometheus_url, timeout=60)
-    for group, rule in matches:
+    try:
+        return _replay(args, matches, recording, since, source)
+    finally:
+        source.close()
+
+
+def _replay(
+    args: argparse.Namespace,
+    matches: list[tuple[RuleGroup, AlertRule]],
+    recording: list[Recording],
+    since: float,
+    source: PrometheusSource,
+) -> int:
+    end = time.time()
+    for group, raw_rule in matches:
+        # Recorded series have no past before their rule was loaded: replay from the raw series instead.
+        rule = dataclasses.replace(raw_rule, expr=expand(raw_rule.expr, recording))
         step = parse_duration(args.step) if args.step else group.interval_s
         start, stop = align(end - since, end, step)
         try:
@@ -167,7 +194,8 @@ def backtest_cmd(args: argparse.Namespace) -> int:
             print(f"rules backtest: {exc}", file=sys.stderr)
             return 1
         episodes = backtest(rule, matrix, start, stop, step)
-        print(f"{rule.name} ({rule.source}, for {rule.for_s:g}s, step {step:g}s): {len(episodes)} episode(s)")
+        inlined = ", recording rules inlined" if rule.expr != raw_rule.expr else ""
+        print(f"{rule.name} ({rule.source}, for {rule.for_s:g}s, step {step:g}s{inlined}): {len(episodes)} episode(s)")
         for ep in episodes:
             labels = ",".join(f"{k}={v}" for k, v in sorted(ep.labels.items()) if k != "alertname")
             resolved = _stamp(ep.resolved_at) if ep.resolved_at is not None else "still firing"
@@ -203,5 +231,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--since", default="6h", help="how far back (Prometheus duration, default 6h)")
     p.add_argument("--step", default="", help="evaluation step (default: the group's interval)")
     p.add_argument("--rules", nargs="*", default=[], help="rule files (default: configured rule files)")
+    p.add_argument(
+        "--recording",
+        nargs="*",
+        default=[],
+        help=f"recording rule files to inline into the rule (default {DEFAULT_RECORDING})",
+    )
     p.add_argument("--prometheus-url", default=None)
     p.set_defaults(func=backtest_cmd)

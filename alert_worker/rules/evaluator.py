@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from alert_worker.exceptions import TemplateError
 from alert_worker.rules.model import AlertRule
 from alert_worker.rules.state import AlertInstance, RuleState, Transition, fingerprint
-from alert_worker.rules.templating import TemplateData, render
+from alert_worker.rules.templating import Query, TemplateData, render
 
 
 @dataclass(frozen=True)
@@ -47,12 +47,17 @@ class DuplicateSeriesError(ValueError):
     """Two result series collapse to one label set once the rule's labels are applied."""
 
 
-def match_results(rule: AlertRule, samples: list[Sample], settings: EvalSettings) -> dict[str, Matched]:
-    """Alert label sets (by fingerprint) for this result, with labels and annotations rendered."""
+def match_results(
+    rule: AlertRule, samples: list[Sample], settings: EvalSettings, query: Query | None = None
+) -> dict[str, Matched]:
+    """Alert label sets (by fingerprint) for this result, with labels and annotations rendered.
+
+    `query` serves the templates' `query` function at the evaluation time.
+    """
     out: dict[str, Matched] = {}
     for sample in samples:
         original = {k: v for k, v in sample.labels.items() if k != "__name__"}
-        data = TemplateData(original, sample.value, settings.external_labels)
+        data = TemplateData(original, sample.value, settings.external_labels, query)
         try:
             labels = dict(original)
             labels.update({k: render(v, data) for k, v in rule.labels.items()})

@@ -3,14 +3,18 @@
 Supported: `{{ $labels.name }}`, `{{ $value }}`, `{{ $externalLabels.name }}`, `.Labels.name`,
 `.Value`, string and number literals, pipelines (`{{ $value | humanize }}`), calls
 (`{{ humanizePercentage $value }}`, `{{ printf "%.1f" $value }}`), comments and `{{-`/`-}}` trimming.
-Control actions (`if`, `range`, `with`, ...) are rejected when the rule is loaded.
+`{{ query "expr" | first | value }}` runs an instant query at the evaluation time, as Prometheus does; with
+no result (or no query adapter, as when a rule file is checked) `first` gives nothing and `value` NaN, where
+Prometheus would fail the whole template. Control actions (`if`, `range`, `with`, ...) are rejected when
+the rule is loaded.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from alert_worker.exceptions import TemplateError
 from alert_worker.rules import humanize as hz
@@ -47,13 +51,49 @@ FUNCTIONS: Mapping[str, Callable[..., str]] = {
 }
 
 
+class QueryResult(Protocol):
+    """One series of an instant-query result, as `query` hands it to `first`, `value` and `label`."""
+
+    @property
+    def labels(self) -> Mapping[str, str]: ...
+
+    @property
+    def value(self) -> float: ...
+
+
+Query = Callable[[str], Sequence[QueryResult]]
+"""Runs a PromQL instant query at the evaluation time (injected by the engine)."""
+
+
 @dataclass(frozen=True)
 class TemplateData:
-    """What a template sees: the alert's labels, its value and the external labels."""
+    """What a template sees: the alert's labels, its value, the external labels and the `query` adapter."""
 
     labels: Mapping[str, str]
     value: float
     external_labels: Mapping[str, str]
+    query: Query | None = None
+
+
+def _first(results: object) -> object:
+    if isinstance(results, list | tuple):
+        return results[0] if results else None
+    raise TemplateError(f"first expects the result of query, got {results!r}")
+
+
+def _value(result: object) -> float:
+    return float("nan") if result is None else float(getattr(result, "value", "nan"))
+
+
+def _label(name: str, result: object) -> str:
+    return "" if result is None else str(getattr(result, "labels", {}).get(name, ""))
+
+
+def _query(data: TemplateData, expr: object) -> list[Any]:
+    return [] if data.query is None else list(data.query(str(expr)))
+
+
+_RESULT_FUNCTIONS: Mapping[str, Callable[..., object]] = {"first": _first, "value": _value, "label": _label}
 
 
 def _operand(token: str, data: TemplateData) -> object:
@@ -72,13 +112,18 @@ def _operand(token: str, data: TemplateData) -> object:
 
 def _command(tokens: list[str], piped: object, data: TemplateData, has_piped: bool) -> object:
     head, *rest = tokens
+    args: list[object] = [_literal_or_operand(t, data) for t in rest] + ([piped] if has_piped else [])
+    if head == "query":
+        if len(args) != 1:
+            raise TemplateError("query takes one PromQL expression")
+        return _query(data, args[0])
+    if head in _RESULT_FUNCTIONS:
+        return _RESULT_FUNCTIONS[head](*args)
     if head in FUNCTIONS:
-        args: list[object] = [_literal_or_operand(t, data) for t in rest]
-        if has_piped:
-            args.append(piped)
         return FUNCTIONS[head](*args)
     if rest or has_piped:
-        raise TemplateError(f"{head!r} is not a function; known functions: {', '.join(sorted(FUNCTIONS))}")
+        known = ", ".join(sorted({*FUNCTIONS, *_RESULT_FUNCTIONS, "query"}))
+        raise TemplateError(f"{head!r} is not a function; known functions: {known}")
     return _literal_or_operand(head, data)
 
 

@@ -11,7 +11,7 @@ from grafana_foundation_sdk.builders import dashboard
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 
 from heron_stack.config import PROJECT_DIR
-from heron_stack.dashboards import alerts, app, fleet, host, loadlab, pipeline
+from heron_stack.dashboards import alerts, app, fleet, host, loadlab, pipeline, slo
 
 DASHBOARD_DIR = PROJECT_DIR / "grafana" / "dashboards"
 
@@ -22,6 +22,7 @@ DASHBOARDS: dict[str, Callable[[], dashboard.Dashboard]] = {
     "host-overview": host.build,
     "load-lab": loadlab.build,
     "pipeline-health": pipeline.build,
+    "slo": slo.build,
 }
 """File stem -> builder. The folder "Heron" comes from the provisioning provider."""
 

@@ -16,7 +16,7 @@ PACK = Path(__file__).resolve().parents[3] / "prometheus" / "rules"
 def test_rules_check_accepts_the_default_pack(capsys):
     files = [str(p) for p in sorted(PACK.glob("*.rules.yml"))]
     assert main(["rules", "check", *files]) == 0
-    assert "SUCCESS: 4 group(s), 20 alerting rule(s)" in capsys.readouterr().out
+    assert "SUCCESS: 6 group(s), 24 alerting rule(s)" in capsys.readouterr().out
 
 
 def test_rules_check_reports_file_and_line(tmp_path, capsys):

@@ -5,6 +5,7 @@ from dataclasses import replace
 import pytest
 
 from alert_worker.engine import Engine, evaluate_group
+from alert_worker.exceptions import SourceError
 from alert_worker.models import job_from_dict
 from alert_worker.notify.matchers import parse_matcher
 from alert_worker.notify.routing import parse_routing
@@ -243,3 +244,33 @@ def test_anomaly_alert_is_sent_with_the_usual_value_for_the_hour_of_the_week(wor
     assert alert.annotations["summary"] == (
         "CPU of web-1 is 5.0\u03c3 above its usual value for Thursday 16:00 (usual 30% ± 5%)"
     )
+
+
+def test_annotation_queries_run_at_the_evaluation_time_and_an_outage_leaves_them_empty(world):
+    source, _store, sent, engine = world
+    rule = AlertRule(
+        "BudgetBurn",
+        "burn > 14.4",
+        "slo",
+        labels={"severity": "page"},
+        annotations={"summary": "{{ query `budget_left` | first | value | humanizePercentage }} left"},
+    )
+    group = RuleGroup("slo", 60.0, (rule,))
+    source.series["burn > 14.4"] = {"web-1": 20.0}
+    source.series["budget_left"] = {"web-1": 0.42}
+    tick(engine, 0, group)
+    (job,) = sent
+    assert job.alerts[0].annotations["summary"] == "42% left"
+    assert ("budget_left", 60_000.0) in source.queries
+
+    class HalfDown(FakeSource):
+        def query(self, expr, at):
+            if expr == "budget_left":
+                raise SourceError("Prometheus at http://prom unreachable: ConnectError", transient=True)
+            return super().query(expr, at)
+
+    half = HalfDown()
+    half.series = source.series
+    out = evaluate_group(replace(engine, source=half), replace(group, name="slo2"), 60_000.0)
+    assert out.transitions[-1].to_state == "firing"
+    assert out.jobs[0].alerts[0].annotations["summary"] == "NaN% left"

@@ -1,6 +1,7 @@
 import pytest
 
 from alert_worker.exceptions import TemplateError
+from alert_worker.rules.evaluator import Sample
 from alert_worker.rules.humanize import go_float, humanize, humanize1024, humanize_duration, humanize_percentage
 from alert_worker.rules.templating import TemplateData, check_template, render
 
@@ -63,3 +64,23 @@ def test_humanize_helpers_match_prometheus(func, value, expected):
 def test_bad_templates_are_rejected_with_a_reason(template, message):
     with pytest.raises(TemplateError, match=message):
         check_template(template)
+
+
+def test_query_runs_at_evaluation_and_first_value_label_read_its_result():
+    seen = []
+
+    def query(expr):
+        seen.append(expr)
+        return [Sample({"slo": "availability"}, 0.755), Sample({"slo": "latency"}, 0.1)]
+
+    data = TemplateData({}, 1.0, {}, query)
+    text = '{{ query `budget{slo="a"}` | first | value | humanizePercentage }} of {{ query "x" | first | label "slo" }}'
+    assert render(text, data) == "75.5% of availability"
+    assert seen == ['budget{slo="a"}', "x"]
+
+
+def test_query_without_a_result_or_an_adapter_renders_nan_instead_of_failing():
+    text = "left {{ query `budget` | first | value | humanizePercentage }}"
+    check_template(text)
+    assert render(text, TemplateData({}, 1.0, {}, lambda expr: [])) == "left NaN%"
+    assert render(text, TemplateData({}, 1.0, {})) == "left NaN%"

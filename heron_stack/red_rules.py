@@ -20,7 +20,6 @@ holds the checked-in file to this generator.
 from __future__ import annotations
 
 import argparse
-
 import sys
 from dataclasses import dataclass
 from pathlib import Path

@@ -6,6 +6,8 @@ with device numbers. Each parser takes the text of one file, so tests feed them 
 
 from __future__ import annotations
 
+import re
+
 from otel_agent.models import LinkReading, MountReading, NetstatReading, PressureReading
 from otel_agent.sources.procparse import unescape
 
@@ -38,35 +40,38 @@ def parse_pressure(resource: str, text: str) -> list[PressureReading]:
     return out
 
 
-def parse_proto_table(text: str) -> dict[str, dict[str, int]]:
-    """/proc/net/snmp and /proc/net/netstat: pairs of lines, `Proto: Name1 Name2` then `Proto: 1 2`."""
-    tables: dict[str, dict[str, int]] = {}
-    lines = text.splitlines()
-    for names, values in zip(lines[::2], lines[1::2], strict=False):
-        proto, _, keys = names.partition(":")
-        tables[proto] = dict(zip(keys.split(), (int(v) for v in values.partition(":")[2].split()), strict=False))
-    return tables
+def proto_fields(text: str, proto: str, names: tuple[str, ...]) -> dict[str, int]:
+    """The named fields of one protocol in /proc/net/snmp or /proc/net/netstat.
+
+    Each protocol is a pair of lines, `Proto: Name1 Name2 ...` then `Proto: 1 2 ...`; only the asked-for
+    fields are converted (TcpExt alone has over a hundred).
+    """
+    head = text.find(proto + ": ")
+    while head > 0 and text[head - 1] != "\n":  # a match must start a line
+        head = text.find(proto + ": ", head + 1)
+    if head < 0:
+        return {}
+    end = text.find("\n", head)
+    row_end = text.find("\n", end + 1)
+    keys = text[head:end].split()[1:]
+    values = text[end + 1 : row_end if row_end >= 0 else len(text)].split()[1:]
+    index = {key: i for i, key in enumerate(keys)}
+    return {name: int(values[index[name]]) for name in names if name in index and index[name] < len(values)}
 
 
-def parse_snmp6(text: str) -> dict[str, int]:
-    """/proc/net/snmp6: one `Udp6InErrors  0` pair per line."""
-    out: dict[str, int] = {}
-    for line in text.splitlines():
-        f = line.split()
-        if len(f) == 2:
-            out[f[0]] = int(f[1])
-    return out
+def parse_snmp6(text: str, prefix: str = "") -> dict[str, int]:
+    """/proc/net/snmp6: one `Udp6InErrors  0` pair per line; `prefix` keeps only the fields it starts."""
+    return {name: int(value) for name, value in re.findall(rf"^({re.escape(prefix)}\w*)\s+(\d+)$", text, re.M)}
 
 
 def netstat_reading(snmp: str, netstat: str | None, snmp6: str | None) -> NetstatReading:
     """TCP retransmits, resets and listen-queue overflows and UDP errors by IP version."""
-    tables = parse_proto_table(snmp)
-    if netstat is not None:
-        tables.update(parse_proto_table(netstat))
-    tcp, ext, udp = tables.get("Tcp", {}), tables.get("TcpExt", {}), tables.get("Udp", {})
+    tcp = proto_fields(snmp, "Tcp", ("RetransSegs", "OutRsts"))
+    udp = proto_fields(snmp, "Udp", tuple(key for key, _ in UDP_ERRORS))
+    ext = proto_fields(netstat, "TcpExt", ("ListenOverflows", "ListenDrops")) if netstat is not None else {}
     errors = [("ipv4", kind, udp[key]) for key, kind in UDP_ERRORS if key in udp]
     if snmp6 is not None:
-        udp6 = parse_snmp6(snmp6)
+        udp6 = parse_snmp6(snmp6, "Udp6")
         errors += [("ipv6", kind, udp6["Udp6" + key]) for key, kind in UDP_ERRORS if "Udp6" + key in udp6]
     return NetstatReading(
         tcp.get("RetransSegs", 0),

@@ -10,8 +10,6 @@ A family the host lacks (no PSI, no conntrack module) must be absent from both.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 
@@ -56,26 +54,28 @@ class Bracket:
 
     def gauge(self, agent_name: str, node_name: str, slack: float, attrs: dict[str, str] | None = None) -> float:
         value, node = self.agent(agent_name, **(attrs or {})), self.node(node_name)
-        assert node is not None and value is not None, f"{agent_name} / {node_name}: missing ({value}, {node})"
+        assert node is not None, f"node_exporter has no {node_name}"
+        assert value is not None, f"the agent has no {agent_name}{attrs or ''}"
         low, high = min(node) - slack, max(node) + slack
         assert low <= value <= high, f"{agent_name}: {value} not in [{low}, {high}] (node_exporter {node})"
         return value
 
     def same(self, agent_name: str, node_name: str, attrs: dict[str, str] | None = None, **labels: str) -> None:
         value, node = self.agent(agent_name, **(attrs or {})), self.node(node_name, **labels)
-        assert node is not None and value is not None, f"{agent_name} / {node_name}{labels}: missing ({value}, {node})"
+        assert node is not None, f"node_exporter has no {node_name}{labels}"
+        assert value is not None, f"the agent has no {agent_name}{attrs or ''}"
         assert value == node[0] == node[1], f"{agent_name}{attrs}: {value}, node_exporter {node}"
 
 
 @pytest.fixture(scope="module")
-def bracket() -> Iterator[Bracket]:
+def bracket() -> Bracket:
     source, pipeline = ProcfsSource("/"), Pipeline()
     with node_exporter(COLLECTORS) as ne, httpx.Client() as client:
         ne.scrape_text(client)  # warm the connection so the three reads sit close together
         before = ne.scrape_text(client)
         points, _ = pipeline.build(source.read())
         after = ne.scrape_text(client)
-    yield Bracket(parse_samples(before), points, parse_samples(after))
+    return Bracket(parse_samples(before), points, parse_samples(after))
 
 
 def test_context_switches_and_interrupts(bracket: Bracket) -> None:

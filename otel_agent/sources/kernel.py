@@ -20,7 +20,10 @@ def read_text(path: str) -> str | None:
     except OSError:
         return None
     try:
-        return os.read(fd, 65536).decode("utf-8", "replace")
+        chunks = []
+        while chunk := os.read(fd, 65536):  # procfs hands out large tables (mountinfo, net/tcp) in pieces
+            chunks.append(chunk)
+        return b"".join(chunks).decode("utf-8", "replace")
     except OSError:
         return None
     finally:

@@ -12,18 +12,11 @@ from otel_agent.collectors.filters import Filters, one_mount_per_device
 from otel_agent.models import ClockReading, FilesystemReading, MountReading, Readings
 from otel_agent.sources import kernparse, procparse, sockdiag
 from otel_agent.sources.kernel import KernelReader
+from otel_agent.sources.kernel import read_text as _read
 from otel_agent.sources.statvfs import StatvfsPool, filesystem_reading
 from otel_agent.sources.timex import ClockReader
 
 _log = logging.getLogger(__name__)
-
-
-def _read(path: str) -> str | None:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return f.read()
-    except OSError:
-        return None
 
 
 class ProcfsSource:

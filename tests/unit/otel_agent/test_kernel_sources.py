@@ -195,3 +195,12 @@ def test_adjtimex_reads_this_hosts_clock_without_privileges() -> None:
     reading = ClockReader().read()
     assert reading is not None
     assert reading.max_error_seconds >= 0
+
+
+def test_read_text_returns_whole_large_files_and_none_for_missing_ones(tmp_path: Path) -> None:
+    from otel_agent.sources.kernel import read_text
+
+    big = tmp_path / "mountinfo"
+    big.write_text("x" * 200_000 + "\n")  # a host with thousands of mounts or sockets
+    assert read_text(str(big)) == "x" * 200_000 + "\n"
+    assert read_text(str(tmp_path / "absent")) is None

@@ -282,7 +282,8 @@ def build() -> dashboard.Dashboard:
                 "Bps",
                 [
                     Q(
-                        f"max by (network_interface_name) (system_network_interface_speed_bytes_per_second{{{H}}}) or "
+                        f"max by (network_interface_name) (system_network_interface_speed_bytes_per_second{{{H}}}) "
+                        f"or on() "
                         f'label_replace(max(0 * system_network_interface_up{{{H}}}), "network_interface_name", '
                         f'"no link reports a speed", "", "")',
                         "{{network_interface_name}}",
@@ -294,8 +295,8 @@ def build() -> dashboard.Dashboard:
         .with_panel(
             ts(
                 "MTU",
-                "Largest packet each interface sends; a mismatch along a path fragments or drops traffic.",
-                "bytes",
+                "Largest packet each interface sends, in bytes; a mismatch along a path fragments or drops traffic.",
+                "short",
                 [
                     Q(
                         f"max by (network_interface_name) (system_network_interface_mtu_bytes{{{H}}})",
@@ -354,7 +355,7 @@ def build() -> dashboard.Dashboard:
                 [
                     Q(
                         f"label_replace(system_network_conntrack_count{{{H}}} / system_network_conntrack_max{{{H}}}, "
-                        f'"state", "in use", "", "") or '
+                        f'"state", "in use", "", "") or on() '
                         f'label_replace(0 * system_uptime_seconds{{{H}}}, "state", "not loaded", "", "")',
                         "{{state}}",
                     )

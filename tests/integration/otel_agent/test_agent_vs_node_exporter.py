@@ -85,11 +85,12 @@ def test_context_switches_and_interrupts(bracket: Bracket) -> None:
 
 def test_file_descriptors(bracket: Bracket) -> None:
     bracket.same("system.linux.file_descriptor.limit", "node_filefd_maximum")
-    # Other processes open and close files between the reads (a few ms); 1 % of the handles in use
-    # bounds that churn on a busy test host and still fails on a wrong field (limit, or the "free" column).
+    # Other processes open and close files between the reads (a few ms); 2 % of the handles in use plus
+    # a few dozen bounds that churn on a busy test host and still fails on a wrong field: the limit is
+    # orders of magnitude larger and the "free" column is always 0.
     allocated = bracket.node("node_filefd_allocated")
     assert allocated is not None
-    bracket.gauge("system.linux.file_descriptor.count", "node_filefd_allocated", slack=max(allocated) * 0.01 + 8)
+    bracket.gauge("system.linux.file_descriptor.count", "node_filefd_allocated", slack=max(allocated) * 0.02 + 32)
 
 
 def test_pressure_stall_time_per_resource(bracket: Bracket) -> None:

@@ -71,6 +71,7 @@ class FilterConfig(_Section, frozen=True):
     mount_include: str | None = None
     mount_exclude: str | None = DEFAULT_MOUNT_EXCLUDE
     fstype_exclude: tuple[str, ...] = DEFAULT_FSTYPE_EXCLUDE
+    bind_mounts: bool = False
 
 
 class ProcessesConfig(_Section, frozen=True):

@@ -91,6 +91,10 @@ class MountReading(NamedTuple):
     mountpoint: str
     fstype: str
     options: str
+    dev_id: str = ""
+    """Kernel device number ("8:1") from mountinfo, or the source device when only /proc/mounts is read."""
+    root: str = "/"
+    """Directory of the filesystem mounted here: "/" for a plain mount, a subdirectory for a bind mount."""
 
 
 class FilesystemReading(NamedTuple):
@@ -137,6 +141,42 @@ class ProcessReading(NamedTuple):
     create_time: float
 
 
+class PressureReading(NamedTuple):
+    """Pressure stall information: seconds some (or all, `full`) tasks waited on a resource."""
+
+    resource: str
+    scope: str
+    stalled_seconds: float
+
+
+class LinkReading(NamedTuple):
+    interface: str
+    up: bool
+    carrier: bool | None
+    mtu: int | None
+    speed_bytes: int | None
+    """Link speed in bytes per second; None when the driver does not say (virtual links)."""
+
+
+class NetstatReading(NamedTuple):
+    """Protocol counters from /proc/net/snmp, /proc/net/netstat and /proc/net/snmp6."""
+
+    tcp_retransmits: int
+    tcp_resets_sent: int
+    tcp_listen_overflows: int
+    tcp_listen_drops: int
+    udp_errors: tuple[tuple[str, str, int], ...]
+    """(network.type, error type, count): ipv4/ipv6 x receive, receive_buffer, send_buffer, no_port."""
+
+
+class ClockReading(NamedTuple):
+    """Kernel clock discipline (adjtimex): offset from the time source, its error bound and sync state."""
+
+    offset_seconds: float
+    max_error_seconds: float
+    synchronized: bool
+
+
 @dataclass(slots=True)
 class Readings:
     """Everything one cycle reads from the host; None means this platform or source lacks it."""
@@ -156,4 +196,14 @@ class Readings:
     connections: dict[tuple[str, str], int] | None = None
     processes: ProcessCounts | None = None
     uptime: float | None = None
+    context_switches: int | None = None
+    interrupts: int | None = None
+    file_descriptors: tuple[int, int] | None = None
+    """Allocated file handles and the system-wide maximum (fs.file-nr, fs.file-max)."""
+    pressure: list[PressureReading] | None = None
+    links: list[LinkReading] | None = None
+    netstat: NetstatReading | None = None
+    conntrack: tuple[int, int] | None = None
+    """Tracked connections and the table's limit; None when netfilter conntrack is not loaded."""
+    clock: ClockReading | None = None
     top_processes: list[ProcessReading] | None = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from grafana_foundation_sdk.builders import dashboard
+from grafana_foundation_sdk.builders import dashboard, timeseries
 
 from alert_worker.anomaly.compile import zscore_expr
 from alert_worker.anomaly.pack import default_specs
@@ -20,6 +20,25 @@ from heron_stack.dashboards._panels import (
 
 H = 'host_name="$host"'
 RATE = "$__rate_interval"
+
+
+def _pressure(resource: str, title: str, description: str) -> timeseries.Panel:
+    """One resource's pressure stall information: the share of wall time some (or all) tasks stalled."""
+    return ts(
+        title,
+        description + " From the kernel's PSI totals; 'some' is at least one task, 'full' all non-idle tasks.",
+        "percentunit",
+        [
+            Q(
+                f"sum by (system_linux_pressure_scope) (rate(system_linux_pressure_stall_time_seconds_total"
+                f'{{{H}, system_linux_pressure_resource="{resource}"}}[{RATE}]))',
+                "{{system_linux_pressure_scope}}",
+            )
+        ],
+        max_val=1,
+        width=8,
+        steps=GREEN_YELLOW_RED_70_90,
+    )
 
 
 def build() -> dashboard.Dashboard:
@@ -260,6 +279,178 @@ def build() -> dashboard.Dashboard:
                 width=8,
             )
         )
+        .with_panel(
+            ts(
+                "Link state",
+                "1 while an interface is up (operational state) and while it has a carrier (a physical link).",
+                "short",
+                [
+                    Q(
+                        f"max by (network_interface_name) (system_network_interface_up{{{H}}})",
+                        "{{network_interface_name}} up",
+                    ),
+                    Q(
+                        f"max by (network_interface_name) (system_network_interface_carrier{{{H}}})",
+                        "{{network_interface_name}} carrier",
+                    ),
+                ],
+                max_val=1,
+                width=8,
+            )
+        )
+        .with_panel(
+            ts(
+                "Link speed",
+                "Negotiated speed of each physical link. Virtual links report none: one zero line says so.",
+                "Bps",
+                [
+                    Q(
+                        f"max by (network_interface_name) (system_network_interface_speed_bytes_per_second{{{H}}}) "
+                        f"or on() "
+                        f'label_replace(max(0 * system_network_interface_up{{{H}}}), "network_interface_name", '
+                        f'"no link reports a speed", "", "")',
+                        "{{network_interface_name}}",
+                    )
+                ],
+                width=8,
+            )
+        )
+        .with_panel(
+            ts(
+                "MTU",
+                "Largest packet each interface sends, in bytes; a mismatch along a path fragments or drops traffic.",
+                "short",
+                [
+                    Q(
+                        f"max by (network_interface_name) (system_network_interface_mtu_bytes{{{H}}})",
+                        "{{network_interface_name}}",
+                    )
+                ],
+                width=8,
+            )
+        )
+        .with_row(dashboard.Row("TCP, UDP and conntrack"))
+        .with_panel(
+            ts(
+                "TCP retransmits and resets",
+                "Segments retransmitted and resets sent per second: lost packets, refused or aborted connections.",
+                "pps",
+                [
+                    Q(f"rate(system_network_tcp_retransmits_total{{{H}}}[{RATE}])", "retransmitted"),
+                    Q(f"rate(system_network_tcp_resets_total{{{H}}}[{RATE}])", "resets sent"),
+                ],
+                width=6,
+            )
+        )
+        .with_panel(
+            ts(
+                "Listen queue overflows",
+                "Connections dropped per second because an accept queue was full (the server accepts too slowly).",
+                "cps",
+                [
+                    Q(f"rate(system_network_tcp_listen_overflows_total{{{H}}}[{RATE}])", "overflows"),
+                    Q(f"rate(system_network_tcp_listen_drops_total{{{H}}}[{RATE}])", "drops"),
+                ],
+                width=6,
+                steps=thresholds((None, "green"), (0.1, "red")),
+            )
+        )
+        .with_panel(
+            ts(
+                "UDP errors",
+                "UDP datagrams lost per second, by reason and IP version (buffer errors: a socket read too slowly).",
+                "pps",
+                [
+                    Q(
+                        f"sum by (error_type, network_type) (rate(system_network_udp_errors_total{{{H}}}[{RATE}]))",
+                        "{{network_type}} {{error_type}}",
+                    )
+                ],
+                width=6,
+            )
+        )
+        .with_panel(
+            ts(
+                "Conntrack table",
+                "Share of the netfilter connection-tracking table in use; when full, new connections are dropped. "
+                "A host without the conntrack module shows one zero line, 'not loaded'.",
+                "percentunit",
+                [
+                    Q(
+                        f"label_replace(system_network_conntrack_count{{{H}}} / system_network_conntrack_max{{{H}}}, "
+                        f'"state", "in use", "", "") or on() '
+                        f'label_replace(0 * system_uptime_seconds{{{H}}}, "state", "not loaded", "", "")',
+                        "{{state}}",
+                    )
+                ],
+                max_val=1,
+                width=6,
+                steps=GREEN_YELLOW_RED_70_90,
+            )
+        )
+        .with_row(dashboard.Row("Kernel"))
+        .with_panel(
+            ts(
+                "Context switches and interrupts",
+                "Context switches and interrupts serviced per second.",
+                "ops",
+                [
+                    Q(f"rate(system_context_switches_total{{{H}}}[{RATE}])", "context switches"),
+                    Q(f"rate(system_interrupts_total{{{H}}}[{RATE}])", "interrupts"),
+                ],
+                width=8,
+            )
+        )
+        .with_panel(
+            ts(
+                "File descriptors",
+                "Allocated file handles as a share of the system-wide maximum (fs.file-max).",
+                "percentunit",
+                [
+                    Q(
+                        f"system_linux_file_descriptor_count{{{H}}} / system_linux_file_descriptor_limit{{{H}}}",
+                        "allocated",
+                    )
+                ],
+                max_val=1,
+                width=8,
+                steps=GREEN_YELLOW_RED_70_90,
+            )
+        )
+        .with_panel(
+            ts(
+                "Clock offset",
+                "Offset of the system clock from its time source and the kernel's bound on its error.",
+                "s",
+                [
+                    Q(f"system_clock_offset_seconds{{{H}}}", "offset"),
+                    Q(f"system_clock_max_error_seconds{{{H}}}", "max error"),
+                ],
+                min_val=None,
+                width=5,
+            )
+        )
+        .with_panel(
+            single(
+                "Clock synchronized",
+                "Whether the kernel considers the clock synchronized to a time source (NTP, PTP).",
+                "bool",
+                Q(f"system_clock_synchronized{{{H}}}"),
+                steps=thresholds((None, "red"), (1, "green")),
+                width=3,
+                height=8,
+            )
+        )
+        .with_row(dashboard.Row("Pressure"))
+        .with_panel(_pressure("cpu", "CPU pressure", "Share of time runnable tasks waited for a CPU."))
+        .with_panel(
+            _pressure(
+                "memory",
+                "Memory pressure",
+                "Share of time tasks stalled reclaiming memory or faulting pages in ('full': all at once).",
+            )
+        )
+        .with_panel(_pressure("io", "I/O pressure", "Share of time tasks stalled on I/O ('full': every task at once)."))
         .with_row(dashboard.Row("Processes"))
         .with_panel(
             ts(

@@ -13,11 +13,15 @@ from collections.abc import Callable
 
 from heron_stack.simulate.profiles import HostProfile
 from otel_agent.models import (
+    ClockReading,
     DiskReading,
     FilesystemReading,
+    LinkReading,
     MemoryReading,
     NetReading,
+    NetstatReading,
     PagingReading,
+    PressureReading,
     ProcessCounts,
     Readings,
     SwapReading,
@@ -80,6 +84,12 @@ class SyntheticHost:
         self._net = {n: [up * p.net_bytes_per_s * 0.3, 0.0, 0.0] for n in p.interfaces}  # rx bytes, errors, dropped
         self._paging = [up * 50.0, up * 80.0, 0.0, 0.0, up * 3000.0, up * 0.5]
         self._created = up * 3.0
+        # Kernel counters draw from their own generator, so the families above keep their sequences.
+        self._krng = random.Random(profile.seed + 1)  # noqa: S311 - seeded simulation, not secrets
+        self._kernel = {
+            "ctxt": up * p.cores * 2000.0, "intr": up * p.cores * 800.0, "cpu": up * 0.01, "memory": 0.0,
+            "io": up * 0.002, "io_full": up * 0.001, "retrans": up * 0.05, "resets": up * 0.2, "udp": 0.0,
+        }  # fmt: skip
 
     def read(self, clock: Callable[[], int] = time.time_ns) -> Readings:
         """The agent's `Source` interface: readings as of now."""
@@ -116,7 +126,46 @@ class SyntheticHost:
         self._created += dt * (2 + 18 * busy) * rng.uniform(0.5, 1.5)
         running = max(1, round(busy * p.cores + rng.gauss(0, 0.5)))
         r.processes = ProcessCounts(running, int(rng.random() < 0.1 + busy / 4), int(self._created))
+        self._kernel_readings(r, busy, dt)
         return r
+
+    def _kernel_readings(self, r: Readings, busy: float, dt: float) -> None:
+        """Context switches, file descriptors, pressure, links, protocol counters, conntrack and clock."""
+        c, rng, cores = self._kernel, self._krng, self.profile.cores
+        c["ctxt"] += dt * cores * (2000 + 30000 * busy) * rng.uniform(0.8, 1.2)
+        c["intr"] += dt * cores * (800 + 6000 * busy) * rng.uniform(0.8, 1.2)
+        c["cpu"] += dt * max(busy - 0.6, 0.0) * rng.uniform(0.5, 1.0)  # runnable tasks wait once cores fill up
+        c["io"] += dt * 0.002 * (1 + 4 * busy)
+        c["io_full"] += dt * 0.001 * (1 + 4 * busy)
+        c["retrans"] += dt * (0.05 + busy) * rng.uniform(0.0, 2.0)
+        c["resets"] += dt * (0.2 + 2 * busy) * rng.uniform(0.5, 1.5)
+        if rng.random() < 0.001 * dt:
+            c["udp"] += rng.randint(1, 50)
+        r.context_switches, r.interrupts = int(c["ctxt"]), int(c["intr"])
+        r.file_descriptors = (int(1500 + 4000 * busy * rng.uniform(0.9, 1.1)), 9223372036854775807)
+        r.pressure = [
+            PressureReading("cpu", "some", c["cpu"]),
+            PressureReading("cpu", "full", 0.0),
+            PressureReading("memory", "some", c["memory"]),
+            PressureReading("memory", "full", c["memory"]),
+            PressureReading("io", "some", c["io"]),
+            PressureReading("io", "full", c["io_full"]),
+        ]
+        r.links = [
+            LinkReading(
+                name, name != "lo", True, 65536 if name == "lo" else 1500, None if name == "lo" else 1_250_000_000
+            )
+            for name in self.profile.interfaces
+        ]
+        udp = int(c["udp"])
+        r.netstat = NetstatReading(
+            int(c["retrans"]), int(c["resets"]), 0, 0,
+            (("ipv4", "receive", udp), ("ipv4", "receive_buffer", udp), ("ipv4", "send_buffer", 0),
+             ("ipv4", "no_port", int(c["resets"] / 10)), ("ipv6", "receive", 0), ("ipv6", "receive_buffer", 0),
+             ("ipv6", "send_buffer", 0), ("ipv6", "no_port", 0)),
+        )  # fmt: skip
+        r.conntrack = (int(200 + 2000 * busy * rng.uniform(0.8, 1.2)), 262144)
+        r.clock = ClockReading(rng.gauss(0.0, 2e-4), 0.01 + rng.uniform(0.0, 0.05), True)
 
     def _cpu_busy(self, now: float, dt: float) -> float:
         p, rng = self.profile, self._rng

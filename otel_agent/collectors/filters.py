@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from otel_agent.models import MountReading
+
 # Partitions, RAM disks, loop and floppy devices: the whole disk is enough (node_exporter's default).
 DEFAULT_DISK_EXCLUDE = r"^(ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$"
 # Pseudo and virtual filesystems say nothing about disk space.
@@ -39,6 +41,8 @@ class Filters:
     mount_include: str | None = None
     mount_exclude: str | None = DEFAULT_MOUNT_EXCLUDE
     fstype_exclude: tuple[str, ...] = DEFAULT_FSTYPE_EXCLUDE
+    bind_mounts: bool = False
+    """Report every mount of a device; off, a device already reported (bind mounts) is reported once."""
     _re: dict[str, re.Pattern[str] | None] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -64,3 +68,19 @@ class Filters:
         if fstype in self.fstype_exclude:
             return False
         return _allowed(mountpoint, self._re["mount_include"], self._re["mount_exclude"])
+
+
+def one_mount_per_device(mounts: list[MountReading]) -> list[MountReading]:
+    """Keep one mount per device: the mount of the filesystem's own root, else the shortest mountpoint.
+
+    A bind mount (e.g. /run/netns, or a container volume) shows the same space as the mount it repeats,
+    so reporting it again would count that disk twice in every sum over filesystems.
+    """
+    best: dict[str, MountReading] = {}
+    for m in mounts:
+        key = m.dev_id or m.device
+        kept = best.get(key)
+        if kept is None or (m.root == "/", -len(m.mountpoint)) > (kept.root == "/", -len(kept.mountpoint)):
+            best[key] = m
+    chosen = set(map(id, best.values()))
+    return [m for m in mounts if id(m) in chosen]

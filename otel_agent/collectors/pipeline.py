@@ -5,6 +5,7 @@ from __future__ import annotations
 from otel_agent.collectors.cardinality import CardinalityGuard
 from otel_agent.collectors.cpu import CpuCollector
 from otel_agent.collectors.filters import Filters
+from otel_agent.collectors.kernel import activity_points, link_points, protocol_points
 from otel_agent.collectors.memory import memory_points, paging_points
 from otel_agent.collectors.naming import HOSTMETRICS, SEMCONV, to_hostmetrics
 from otel_agent.collectors.network import network_points
@@ -31,7 +32,10 @@ class Pipeline:
         points += disk_points(r, f)
         points += filesystem_points(r, f)
         points += network_points(r, f)
+        points += link_points(r, f)
+        points += protocol_points(r)
         points += system_points(r)
+        points += activity_points(r)
         points += top_process_points(r)
         if self.naming == HOSTMETRICS:
             points = to_hostmetrics(points)

@@ -8,20 +8,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from otel_agent.collectors.filters import Filters
-from otel_agent.models import FilesystemReading, Readings
-from otel_agent.sources import procparse, sockdiag
+from otel_agent.collectors.filters import Filters, one_mount_per_device
+from otel_agent.models import ClockReading, FilesystemReading, MountReading, Readings
+from otel_agent.sources import kernparse, procparse, sockdiag
+from otel_agent.sources.kernel import KernelReader
+from otel_agent.sources.kernel import read_text as _read
 from otel_agent.sources.statvfs import StatvfsPool, filesystem_reading
+from otel_agent.sources.timex import ClockReader
 
 _log = logging.getLogger(__name__)
-
-
-def _read(path: str) -> str | None:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return f.read()
-    except OSError:
-        return None
 
 
 class ProcfsSource:
@@ -36,6 +31,7 @@ class ProcfsSource:
         stat: Callable[[str], os.statvfs_result] = os.statvfs,
         netlink: bool | None = None,
         process_states: bool = True,
+        clock_reader: Callable[[], ClockReading | None] | None = None,
     ) -> None:
         self.root = root
         self.process_states = process_states
@@ -45,7 +41,11 @@ class ProcfsSource:
         self._ticks = float(os.sysconf("SC_CLK_TCK")) if hasattr(os, "sysconf") else 100.0
         self._statvfs = StatvfsPool(statvfs_timeout, stat=stat)
         # In a container the host's mount table is the one of the host's pid 1.
-        self._mounts = os.path.join(self._proc, "1/mounts" if os.path.normpath(root) != "/" else "self/mounts")
+        pid = "1" if os.path.normpath(root) != "/" else "self"
+        self._mountinfo = os.path.join(self._proc, pid, "mountinfo")
+        self._mounts = os.path.join(self._proc, pid, "mounts")
+        self._kernel = KernelReader(root, self.filters)
+        self._clock_reader = clock_reader or ClockReader().read
         self._freq_files = self._find_freq_files()
         # Netlink counts the agent's own network namespace: the host's when the agent runs on the host
         # (or with host networking); a fixture or foreign root is read from its /proc/net tables instead.
@@ -76,6 +76,7 @@ class ProcfsSource:
         if stat is not None:
             s = procparse.parse_stat(stat, self._ticks)
             r.cpu_times, r.boot_time, r.processes = s.cpu_times, s.boot_time, s.processes
+            r.context_switches, r.interrupts = s.context_switches, s.interrupts
             if self.process_states:
                 r.processes = s.processes._replace(states=procparse.count_states(self._process_stats()))
         r.cpu_physical_count = self._physical
@@ -96,6 +97,10 @@ class ProcfsSource:
         r.connections = self._connections()
         text = _read(self._p("uptime"))
         r.uptime = float(text.split()[0]) if text else None
+        k = self._kernel
+        r.file_descriptors, r.pressure, r.links = k.file_descriptors(), k.pressure(), k.links()
+        r.netstat, r.conntrack = k.netstat(), k.conntrack()
+        r.clock = self._clock_reader()
         return r
 
     def _process_stats(self) -> list[bytes]:
@@ -149,11 +154,20 @@ class ProcfsSource:
             return None
         return procparse.sockstat_udp(four) + procparse.sockstat_udp(six)
 
+    def _mount_table(self) -> list[MountReading] | None:
+        text = _read(self._mountinfo)
+        if text is not None:
+            return kernparse.parse_mountinfo(text)
+        text = _read(self._mounts)  # kernels before 2.6.26, or a root that only carries /proc/mounts
+        return procparse.parse_mounts(text) if text is not None else None
+
     def _filesystems(self) -> list[FilesystemReading] | None:
-        text = _read(self._mounts)
-        if text is None:
+        table = self._mount_table()
+        if table is None:
             return None
-        mounts = [m for m in procparse.parse_mounts(text) if self.filters.mount(m.mountpoint, m.fstype)]
+        mounts = [m for m in table if self.filters.mount(m.mountpoint, m.fstype)]
+        if not self.filters.bind_mounts:
+            mounts = one_mount_per_device(mounts)
         paths = {m.mountpoint: os.path.join(self.root, m.mountpoint.lstrip("/")) for m in mounts}
         stats = self._statvfs.stat_many(paths.values())
         out = []

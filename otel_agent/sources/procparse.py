@@ -33,12 +33,21 @@ TCP_STATES = {
 class StatReading:
     """What /proc/stat holds: per-CPU mode seconds, boot time and process counters."""
 
-    __slots__ = ("boot_time", "cpu_times", "processes")
+    __slots__ = ("boot_time", "context_switches", "cpu_times", "interrupts", "processes")
 
-    def __init__(self, cpu_times: list[dict[str, float]], boot_time: float | None, processes: ProcessCounts) -> None:
+    def __init__(
+        self,
+        cpu_times: list[dict[str, float]],
+        boot_time: float | None,
+        processes: ProcessCounts,
+        context_switches: int | None = None,
+        interrupts: int | None = None,
+    ) -> None:
         self.cpu_times = cpu_times
         self.boot_time = boot_time
         self.processes = processes
+        self.context_switches = context_switches
+        self.interrupts = interrupts
 
 
 def parse_stat(text: str, ticks_per_second: float) -> StatReading:
@@ -59,11 +68,13 @@ def parse_stat(text: str, ticks_per_second: float) -> StatReading:
                     "steal": f[7],
                 }
             )
-        elif line.startswith(("btime ", "processes ", "procs_running ", "procs_blocked ")):
-            key, value = line.split()[:2]
+        elif line.startswith(("btime ", "processes ", "procs_running ", "procs_blocked ", "ctxt ", "intr ")):
+            # `intr` goes on with one count per interrupt line: its first number is the total.
+            key, value = line.split(None, 2)[:2]
             values[key] = int(value)
     counts = ProcessCounts(values.get("procs_running", 0), values.get("procs_blocked", 0), values.get("processes"))
-    return StatReading(cpus, float(values["btime"]) if "btime" in values else None, counts)
+    boot = float(values["btime"]) if "btime" in values else None
+    return StatReading(cpus, boot, counts, values.get("ctxt"), values.get("intr"))
 
 
 # Linux state letters (fs/proc/array.c) -> semantic-convention process.state. Running (R) and blocked (D)
@@ -187,7 +198,7 @@ def parse_loadavg(text: str) -> tuple[float, float, float]:
     return float(f[0]), float(f[1]), float(f[2])
 
 
-def _unescape(field: str) -> str:
+def unescape(field: str) -> str:
     # /proc/*/mounts escapes space, tab, newline and backslash as octal (\040 ...).
     if "\\" not in field:
         return field
@@ -200,10 +211,10 @@ def parse_mounts(text: str) -> list[MountReading]:
         f = line.split()
         if len(f) < 4:
             continue
-        mountpoint = _unescape(f[1])
+        mountpoint = unescape(f[1])
         # Stacked mounts: the last one listed is the one statvfs sees.
         by_mountpoint.pop(mountpoint, None)
-        by_mountpoint[mountpoint] = MountReading(_unescape(f[0]), mountpoint, f[2], f[3])
+        by_mountpoint[mountpoint] = MountReading(unescape(f[0]), mountpoint, f[2], f[3], dev_id=unescape(f[0]))
     return list(by_mountpoint.values())
 
 

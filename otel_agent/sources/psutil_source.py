@@ -10,11 +10,13 @@ from typing import Any, TypeVar
 
 import psutil
 
-from otel_agent.collectors.filters import Filters
+from otel_agent.collectors.filters import Filters, one_mount_per_device
 from otel_agent.models import (
     DiskReading,
     FilesystemReading,
+    LinkReading,
     MemoryReading,
+    MountReading,
     NetReading,
     PagingReading,
     ProcessCounts,
@@ -89,6 +91,10 @@ class PsutilSource:
         r.network = _try("network", self._network)
         r.connections = _try("connections", self._connections)
         r.processes = _try("processes", self._processes)
+        stats = _try("cpu stats", psutil.cpu_stats)
+        if stats is not None:
+            r.context_switches, r.interrupts = stats.ctx_switches, stats.interrupts
+        r.links = _try("links", self._links)
         if r.boot_time is not None:
             r.uptime = max(r.time_ns / 1e9 - r.boot_time, 0.0)
         return r
@@ -131,17 +137,22 @@ class PsutilSource:
         return out
 
     def _filesystems(self) -> list[FilesystemReading]:
-        parts = [p for p in psutil.disk_partitions(all=False) if self.filters.mount(p.mountpoint, p.fstype)]
+        mounts = [
+            MountReading(p.device, p.mountpoint, p.fstype, p.opts)
+            for p in psutil.disk_partitions(all=False)
+            if self.filters.mount(p.mountpoint, p.fstype)
+        ]
+        parts = mounts if self.filters.bind_mounts else one_mount_per_device(mounts)
         out = []
         if self._statvfs is None:  # Windows: no statvfs, no inodes
             for p in parts:
                 u = psutil.disk_usage(p.mountpoint)
-                mode = "ro" if "ro" in p.opts.split(",") else "rw"
+                mode = "ro" if "ro" in p.options.split(",") else "rw"
                 out.append(FilesystemReading(p.device, p.mountpoint, p.fstype, mode, u.total, u.free, u.free, 0, 0))
             return out
         stats = self._statvfs.stat_many(p.mountpoint for p in parts)
         for p in parts:
-            reading = filesystem_reading(p.device, p.mountpoint, p.fstype, p.opts, stats.get(p.mountpoint))
+            reading = filesystem_reading(p.device, p.mountpoint, p.fstype, p.options, stats.get(p.mountpoint))
             if reading is not None:
                 out.append(reading)
         return out
@@ -153,6 +164,14 @@ class PsutilSource:
                 name, n.bytes_recv, n.bytes_sent, n.packets_recv, n.packets_sent, n.errin, n.errout, n.dropin, n.dropout
             )
             for name, n in psutil.net_io_counters(pernic=True).items()
+        ]
+
+    def _links(self) -> list[LinkReading]:
+        return [
+            # psutil reports Mbit/s, 0 when unknown.
+            LinkReading(name, s.isup, None, s.mtu, s.speed * 125_000 if s.speed > 0 else None)
+            for name, s in sorted(psutil.net_if_stats().items())
+            if self.filters.interface(name)
         ]
 
     @staticmethod

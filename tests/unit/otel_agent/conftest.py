@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 
 from otel_agent.collectors.filters import Filters
+from otel_agent.models import ClockReading
 from otel_agent.sources.procfs import ProcfsSource
 
 FIXTURE_ROOT = Path(__file__).parents[2] / "fixtures" / "proc" / "linux-2cpu"
 GIB = 1024**3
+FIXTURE_CLOCK = ClockReading(offset_seconds=-0.000250, max_error_seconds=0.5, synchronized=True)
 
 
 @pytest.fixture(autouse=True)
@@ -46,5 +48,10 @@ def fake_stat() -> FakeStat:
 @pytest.fixture
 def source(fake_stat: FakeStat) -> ProcfsSource:
     return ProcfsSource(
-        str(FIXTURE_ROOT), Filters(), statvfs_timeout=0.5, clock=lambda: 1_700_000_100_000_000_000, stat=fake_stat
+        str(FIXTURE_ROOT),
+        Filters(),
+        statvfs_timeout=0.5,
+        clock=lambda: 1_700_000_100_000_000_000,
+        stat=fake_stat,
+        clock_reader=lambda: FIXTURE_CLOCK,
     )

@@ -142,3 +142,13 @@ def test_cli_rejects_unknown_choices_with_exit_2(capsys: pytest.CaptureFixture[s
         main(["--protocol", "udp"])
     assert info.value.code == 2
     assert "udp" in capsys.readouterr().err
+
+
+def test_bind_mounts_switch_reaches_the_filters(tmp_path) -> None:
+    from otel_agent.agent import filters_from
+
+    assert filters_from(resolve_config({}, {})).bind_mounts is False
+    config = resolve_config({}, {}, _file(tmp_path, "filters:\n  bind_mounts: true\n"))
+    assert filters_from(config).bind_mounts is True
+    with pytest.raises(ConfigError, match=r"filters.bind_mounts"):
+        resolve_config({}, {}, _file(tmp_path, "filters:\n  bind_mounts: sometimes\n"))

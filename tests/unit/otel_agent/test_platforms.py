@@ -60,3 +60,27 @@ def test_psutil_process_states_map_to_semantic_conventions(monkeypatch: pytest.M
     points = Pipeline().build(PsutilSource().read())[0]
     counts = {dict(p.attrs)["process.state"]: p.value for p in points if p.name == "system.process.count"}
     assert counts == {"running": 1, "blocked": 1, "sleeping": 2, "stopped": 1, "defunct": 2}
+
+
+def test_psutil_source_reports_activity_and_links_and_skips_them_where_missing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stats = type(next(iter(psutil.net_if_stats().values())))  # psutil's own record type for net_if_stats
+    fake = {
+        "en0": stats(isup=True, duplex=2, speed=1000, mtu=1500, flags=""),
+        "utun0": stats(isup=False, duplex=0, speed=0, mtu=1380, flags=""),
+    }
+    monkeypatch.setattr(psutil, "net_if_stats", lambda: fake)
+    r = PsutilSource().read()
+    assert r.context_switches is not None
+    assert r.context_switches > 0
+    speeds = {
+        dict(p.attrs)["network.interface.name"]: p.value
+        for p in Pipeline().build(r)[0]
+        if p.name == "system.network.interface.speed"
+    }
+    assert speeds == {"en0": 125_000_000}  # 1000 Mbit/s; 0 means unknown and is left out
+    monkeypatch.setattr(psutil, "cpu_stats", _unsupported)
+    monkeypatch.setattr(psutil, "net_if_stats", _denied)
+    r = PsutilSource().read()
+    assert (r.context_switches, r.interrupts, r.links) == (None, None, None)

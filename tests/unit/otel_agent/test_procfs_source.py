@@ -155,6 +155,28 @@ def test_netlink_counts_a_listening_socket_on_this_host() -> None:
     assert {transport for transport, _ in counts} <= {"tcp", "udp"}
 
 
+def test_one_tcp_dump_covers_ipv4_and_ipv6_like_one_dump_per_family() -> None:
+    from otel_agent.sources import sockdiag
+
+    with socket.socket(socket.AF_INET6) as six, socket.socket() as four:
+        six.bind(("::1", 0))
+        six.listen()
+        four.bind(("127.0.0.1", 0))
+        four.listen()
+        # Other programs on the host may open or close a listener between two dumps: compare a few
+        # times. A dump that missed a family would differ every time, by this test's listener at least.
+        for _ in range(5):
+            both: dict[tuple[str, str], int] = {}
+            per_family: dict[tuple[str, str], int] = {}
+            with socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, sockdiag.NETLINK_SOCK_DIAG) as sock:
+                sockdiag._dump_tcp_both_families(sock, both)
+                for family in (socket.AF_INET, socket.AF_INET6):
+                    sockdiag._dump(sock, family, socket.IPPROTO_TCP, "tcp", per_family)
+            if both[("tcp", "listen")] == per_family[("tcp", "listen")]:
+                break
+    assert both[("tcp", "listen")] == per_family[("tcp", "listen")] >= 2
+
+
 def test_host_root_uses_netlink_and_fixture_root_uses_proc_net(source: ProcfsSource) -> None:
     assert ProcfsSource("/")._netlink is True
     assert source._netlink is False

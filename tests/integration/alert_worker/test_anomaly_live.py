@@ -82,9 +82,17 @@ def test_quiet_while_steady_then_fires_with_the_usual_value(live: tuple[Steady, 
     try:
         # Warm-up, then steady: every evaluation stays quiet.
         wait_for(lambda: prom_query(prom.url, "anomaly:live_requests:samples >= 15"), timeout=60, what="baseline")
-        for _ in range(5):
+
+        def recorded_after(after: float) -> float | None:
+            """When Prometheus last recorded the baseline, if that is later than `after`."""
+            (sample,) = prom_query(prom.url, "timestamp(anomaly:live_requests:avg)")
+            at = float(sample["value"][1])
+            return at if at > after else None
+
+        last = 0.0
+        for _ in range(5):  # five evaluations, each against a baseline recorded after the one before
+            last = wait_for(lambda after=last: recorded_after(after), timeout=30, what="a newly recorded baseline")
             evaluate_group(engine, group, time.time())
-            time.sleep(1)
         assert sent == [], "the steady series paged"
         series.level = 160.0
 

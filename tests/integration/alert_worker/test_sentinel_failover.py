@@ -28,7 +28,7 @@ from tests.fixtures.alerting import start_alert_worker, stop_process_group
 from tests.fixtures.sentinel import SentinelRedis
 from tests.fixtures.stack import StackHandle, clean_env
 from tests.fixtures.standins import WebhookStandIn
-from tests.helpers import wait_for
+from tests.helpers import prom_query, wait_for
 from tests.integration.alert_worker.delivery.conftest import write_destinations
 
 pytestmark = pytest.mark.integration
@@ -112,7 +112,8 @@ def test_primary_killed_mid_flow_loses_and_doubles_nothing(stack: StackHandle, t
             ]
             wait_for(lambda: _notices(hook, "SteadyProbe"), timeout=90, what="the steady probe's firing notice")
             wait_for(lambda: len(_notices(hook, "FlipProbe")) >= 2, timeout=60, what="two flips notified")
-            # Kill 2 s before a flip, so the flip is evaluated while the sentinels elect a new primary.
+            # Kill 2 s before a flip, so the flip is evaluated while the sentinels elect a new primary. The
+            # probe flips by the clock, so this picks a moment on the scenario's timeline; it awaits no result.
             wait_for(lambda: time.time() % HALF > HALF - 2, timeout=HALF + 1, what="2 s before a flip", interval=0.1)
             old = redis.kill_primary()
             killed_at = time.time()
@@ -172,7 +173,9 @@ groups:
 
         evaluate_group(engine, group, time.time() + 2)  # the same client, now on the new primary
         assert [j.status for j in sent] == ["firing"], "a firing alert is not re-notified after the failover"
-        wait_for(lambda: time.time() > until + 1, timeout=40, what="the probe condition to end", interval=0.5)
+        # The probe's condition has ended once Prometheus answers its expression with nothing.
+        expr = group.rules[0].expr
+        wait_for(lambda: not prom_query(stack.prometheus_url, expr), timeout=60, what="the probe condition to end")
         evaluate_group(engine, group, time.time())
         assert [j.status for j in sent] == ["firing", "resolved"]
     finally:

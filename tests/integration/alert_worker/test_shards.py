@@ -170,10 +170,11 @@ def _evaluations(log_dir: Path, groups: list[str]) -> dict[str, list[tuple[float
     return {g: sorted(runs) for g, runs in found.items()}
 
 
-def _slots_after(runs: list[tuple[float, str]], at: float) -> float:
-    """Slots from the one containing `at` to the first evaluation saved after it (inf if there is none)."""
-    later = [slot for slot, _ in runs if slot > at - INTERVAL]
-    return (min(later) - (at // INTERVAL) * INTERVAL) / INTERVAL if later else math.inf
+def _first_after(runs: list[tuple[float, str]], at: float) -> tuple[float, str]:
+    """How many slots after the one containing `at` the next evaluation was saved (inf if none), and by whom."""
+    slot_at = at // INTERVAL * INTERVAL
+    later = [(slot, worker) for slot, worker in runs if slot > slot_at]
+    return ((later[0][0] - slot_at) / INTERVAL, later[0][1]) if later else (math.inf, "")
 
 
 def test_sharded_workers_hand_over_and_lose_or_double_nothing(stack, tmp_path):
@@ -362,12 +363,11 @@ def test_sharded_workers_hand_over_and_lose_or_double_nothing(stack, tmp_path):
         assert len(slots) == len(set(slots)), (group, "a slot evaluated twice", runs)
         gaps = [(b - a) / INTERVAL for a, b in itertools.pairwise(slots)]
         assert max(gaps) <= FAILOVER_SLOTS + 1, (group, "slots skipped", runs)
-        assert _slots_after(runs, beat_killed) <= FAILOVER_SLOTS, (group, beat_killed, runs)
+        assert _first_after(runs, beat_killed)[0] <= FAILOVER_SLOTS, (group, beat_killed, runs)
     for killed_at, group, shard in eval_kills:
-        runs = evaluations[group]
-        assert _slots_after(runs, killed_at) <= HANDOVER_SLOTS, (group, killed_at, runs)
-        survivor = next(worker for slot, worker in runs if slot > killed_at - INTERVAL)
-        assert survivor != shard, (group, killed_at, shard, runs)
+        slots, survivor = _first_after(evaluations[group], killed_at)
+        assert slots <= HANDOVER_SLOTS, (group, killed_at, evaluations[group])
+        assert survivor != shard, (group, killed_at, shard, evaluations[group])
 
     # The probes have no `for`: pending and firing come in one evaluation; firing -> inactive resolves.
     changes = {("pending", "firing"): "firing", ("firing", "inactive"): "resolved"}

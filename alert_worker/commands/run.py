@@ -79,9 +79,26 @@ def _group_queues(config: AlertsConfig) -> list[str]:
     return list(load_routing(config.routing_path()).group_queues.values())
 
 
-def beat(args: argparse.Namespace) -> int:
-    from alert_worker.celery_app import app
+def unreachable(command: str, config: AlertsConfig, exc: Exception) -> str:
+    """What a command says when Redis does not answer (the URL's password masked)."""
+    from alert_worker.redis_url import redact
 
+    hint = "start Redis or set HERON_ALERTS_REDIS_URL"
+    return f"alert-worker {command}: cannot reach Redis at {redact(config.redis_url)}: {exc}; {hint}"
+
+
+def beat(args: argparse.Namespace) -> int:
+    import redis
+
+    from alert_worker.celery_app import app
+    from alert_worker.redis_client import connect
+
+    config: AlertsConfig = app.conf.heron_config
+    try:  # RedBeat's lock lives in Redis: without it beat would stop with a traceback
+        connect(config.redis_target, socket_timeout=5, socket_connect_timeout=5).ping()
+    except redis.RedisError as exc:
+        print(unreachable("beat", config, exc), file=sys.stderr)
+        return 2
     telemetry.setup()
     app.start(["beat", f"--loglevel={args.loglevel}"])
     return 0
@@ -89,6 +106,8 @@ def beat(args: argparse.Namespace) -> int:
 
 def shards(args: argparse.Namespace) -> int:
     """Print the live shards and which one evaluates each rule group (JSON)."""
+    import redis
+
     from alert_worker.celery_app import app
     from alert_worker.redis_client import connect
     from alert_worker.rules.api_rules import API_GROUP
@@ -96,8 +115,13 @@ def shards(args: argparse.Namespace) -> int:
     from alert_worker.shard_members import ShardMembers
 
     config: AlertsConfig = app.conf.heron_config
-    members = ShardMembers(connect(config.redis_target), config.eval_queue, config.shard_ttl_s)
-    live = members.describe()
+    client = connect(config.redis_target, socket_timeout=5, socket_connect_timeout=5)
+    members = ShardMembers(client, config.eval_queue, config.shard_ttl_s)
+    try:
+        live = members.describe()
+    except redis.RedisError as exc:
+        print(unreachable("shards", config, exc), file=sys.stderr)
+        return 2
     pinned = load_routing(config.routing_path()).group_queues
     groups = [g.name for g in load_rule_files(config.rule_paths())] + [API_GROUP]
     report = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections import Counter
@@ -167,3 +168,24 @@ def test_a_worker_whose_redis_is_down_keeps_running_and_keeps_trying(caplog):
     heartbeat.start()  # from Celery's worker_ready signal: an error here would leave the shard out for good
     heartbeat.stop()
     assert "shard 1: cannot refresh its member key" in caplog.text
+
+
+@pytest.mark.parametrize("command", ["shards", "beat"])
+def test_an_unreachable_redis_stops_the_command_with_a_message_not_a_traceback(command):
+    from tests.fixtures.stack import free_port
+
+    url = f"redis://:hunter2@127.0.0.1:{free_port()}/0"  # nothing listens there
+    env = {**os.environ, "HERON_ALERTS_REDIS_URL": url}
+    done = subprocess.run(
+        [sys.executable, "-m", "alert_worker", command],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert f"alert-worker {command}: cannot reach Redis at redis://:***@127.0.0.1:" in done.stderr
+    assert "start Redis or set HERON_ALERTS_REDIS_URL" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert "hunter2" not in done.stderr

@@ -53,11 +53,19 @@ class ShardMembers:
         return [s for s, v in zip(known, values, strict=True) if v is not None]
 
     def live_cached(self, max_age_s: float) -> list[int]:
-        """`live()`, read at most once per `max_age_s` (beat asks once per task it sends)."""
+        """`live()`, read at most once per `max_age_s` (beat asks once per task it sends).
+
+        A failed read counts as no live shard for `max_age_s` too: beat sends to the shared queue,
+        which every evaluating worker consumes, instead of waiting on Redis again for each task.
+        """
         at, shards = self._cache
         now = time.monotonic()
         if now - at >= max_age_s:
-            shards = self.live()
+            try:
+                shards = self.live()
+            except redis.RedisError as exc:
+                log.warning("cannot read the live shards (%s); using the shared queue for %.1fs", exc, max_age_s)
+                shards = []
             self._cache = (now, shards)
         return shards
 

@@ -189,3 +189,29 @@ def test_an_unreachable_redis_stops_the_command_with_a_message_not_a_traceback(c
     assert "start Redis or set HERON_ALERTS_REDIS_URL" in done.stderr
     assert "Traceback" not in done.stderr
     assert "hunter2" not in done.stderr
+
+
+class _CountingDownRedis(_DownRedis):
+    """An unreachable Redis that counts the reads tried on it."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __getattr__(self, name: str):
+        self.calls += 1
+        return super().__getattr__(name)
+
+
+def test_beat_reads_the_live_shards_once_per_period_while_redis_is_down(caplog):
+    from alert_worker.celery_app import EVALUATE_TASK, evaluation_router
+    from alert_worker.shard_members import ShardMembers
+
+    client = _CountingDownRedis()
+    members = ShardMembers(client, "ev", ttl_s=3)
+    route = evaluation_router(
+        resolve_config(env={"HERON_ALERTS_EVAL_QUEUE": "ev"}), live=lambda: members.live_cached(60)
+    )
+    for group in GROUPS[:50]:
+        assert route(EVALUATE_TASK, [group], {}, {}) == {"queue": "ev"}  # the shared queue
+    assert client.calls == 1  # the failure is kept as "no live shard" for the period, not retried per task
+    assert "cannot read the live shards" in caplog.text

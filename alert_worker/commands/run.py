@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import time
+from typing import Any
 
 from alert_worker import telemetry
 from alert_worker.config import AlertsConfig
@@ -39,20 +40,54 @@ def worker(args: argparse.Namespace) -> int:
 
 
 def _join_shard(config: AlertsConfig, shards: int, shard: int) -> None:
-    """Keep this worker's shard live while it consumes (from worker_ready), leave at shutdown."""
-    from celery.signals import worker_ready, worker_shutting_down
+    """Keep this worker's shard live while it consumes (from worker_ready) and its evaluations progress;
+    leave at shutdown."""
+    import os
+    import tempfile
+    from pathlib import Path
 
+    from celery.signals import task_postrun, task_prerun, worker_ready, worker_shutting_down
+
+    from alert_worker.celery_app import EVALUATE_TASK
     from alert_worker.redis_client import connect
-    from alert_worker.shard_members import Heartbeat, ShardMembers
+    from alert_worker.shard_members import Heartbeat, ShardMembers, TaskClock, progressing
 
     members = ShardMembers(
         connect(config.redis_target, socket_timeout=5, socket_connect_timeout=5),
         config.eval_queue,
         config.shard_ttl_s,
     )
-    heartbeat = Heartbeat(members, shard, shards)
+    clock = TaskClock(Path(tempfile.mkdtemp(prefix=f"heron-shard{shard}-")))
+    stuck_after_s = _longest_interval_s(config) + config.visibility_timeout_s
+
+    def started(task: Any = None, **_: Any) -> None:  # in the pool process running the task
+        if getattr(task, "name", None) == EVALUATE_TASK:
+            clock.started(os.getpid(), time.monotonic())
+
+    def finished(task: Any = None, **_: Any) -> None:
+        if getattr(task, "name", None) == EVALUATE_TASK:
+            clock.finished(os.getpid())
+
+    def healthy() -> bool:
+        return progressing(clock.running_since(), time.monotonic(), stuck_after_s)
+
+    def stop(**_: Any) -> None:
+        heartbeat.stop()
+        clock.remove()
+
+    task_prerun.connect(started, weak=False)
+    task_postrun.connect(finished, weak=False)
+    heartbeat = Heartbeat(members, shard, shards, healthy=healthy)
     worker_ready.connect(lambda **_: heartbeat.start(), weak=False)
-    worker_shutting_down.connect(lambda **_: heartbeat.stop(), weak=False)
+    worker_shutting_down.connect(stop, weak=False)
+
+
+def _longest_interval_s(config: AlertsConfig) -> float:
+    """The longest evaluation interval: an evaluation running past it plus the visibility timeout is stuck."""
+    from alert_worker.rules.api_rules import API_INTERVAL_S
+    from alert_worker.rules.loader import load_rule_files
+
+    return max([API_INTERVAL_S, *(g.interval_s for g in load_rule_files(config.rule_paths()))])
 
 
 ROLES = ("all", "evaluate", "deliver")

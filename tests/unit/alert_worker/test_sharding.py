@@ -215,3 +215,62 @@ def test_beat_reads_the_live_shards_once_per_period_while_redis_is_down(caplog):
         assert route(EVALUATE_TASK, [group], {}, {}) == {"queue": "ev"}  # the shared queue
     assert client.calls == 1  # the failure is kept as "no live shard" for the period, not retried per task
     assert "cannot read the live shards" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("running_since", "progresses"),
+    [
+        ([], True),  # idle
+        ([990.0], True),  # 10 s into an evaluation
+        ([990.0, 965.0], True),  # exactly at the limit
+        ([990.0, 964.0], False),  # one evaluation past interval + visibility timeout
+    ],
+)
+def test_a_worker_progresses_unless_an_evaluation_outlives_its_interval_and_visibility_timeout(
+    running_since, progresses
+):
+    from alert_worker.shard_members import progressing
+
+    assert progressing(running_since, now=1000.0, stuck_after_s=35.0) is progresses
+
+
+def test_the_task_clock_sees_the_pool_processes_running_evaluations(tmp_path):
+    from alert_worker.shard_members import TaskClock
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], check=True, capture_output=True)
+    clock = TaskClock(tmp_path)
+    clock.started(os.getpid(), 5.0)
+    clock.started(int(dead.stdout), 1.0)  # a pool process killed mid-task: its start is dropped
+    assert clock.running_since() == [5.0]
+    clock.finished(os.getpid())
+    assert clock.running_since() == []
+    clock.remove()
+    assert clock.running_since() == []
+
+
+class _CountingMembers:
+    ttl_s = 3.0
+
+    def __init__(self) -> None:
+        self.refreshed = 0
+
+    def refresh(self, shard: int, shards: int) -> None:
+        self.refreshed += 1
+
+    def leave(self, shard: int) -> None:
+        pass
+
+
+def test_a_stuck_worker_stops_refreshing_its_shard_and_resumes_when_it_progresses(caplog):
+    from alert_worker.shard_members import Heartbeat
+
+    members, healthy = _CountingMembers(), [True]
+    heartbeat = Heartbeat(members, shard=0, shards=2, healthy=lambda: healthy[0])  # type: ignore[arg-type]
+    heartbeat._refresh()
+    healthy[0] = False
+    heartbeat._refresh()
+    assert members.refreshed == 1  # the key lapses: beat moves the shard's groups to the others
+    assert "shard 0: an evaluation is stuck" in caplog.text
+    healthy[0] = True
+    heartbeat._refresh()
+    assert members.refreshed == 2

@@ -110,7 +110,7 @@ def parse_redis_url(value: str) -> RedisTarget:
 def _parse_plain(value: str, scheme: str) -> RedisTarget:
     """Check a one-server URL with redis-py's own parser (the one its client uses on it later)."""
     try:
-        kwargs = redis_py_parse_url(value)
+        kwargs: dict[str, Any] = redis_py_parse_url(value)  # type: ignore[no-untyped-call]  # unannotated
     except ValueError as exc:
         # redis-py's messages name a port or an option, never the password; the URL is redacted
         raise ValueError(f"{redact(value)} is not a Redis URL redis-py accepts ({exc}); use {FORMS}") from None

@@ -16,9 +16,11 @@ broker URL with ``master_name`` (Celery's documented Sentinel set-up) and redis-
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
+
+from redis.connection import parse_url as redis_py_parse_url
 
 SENTINEL_SCHEME = "redis+sentinel"
 PLAIN_SCHEMES = ("redis", "rediss", "unix")
@@ -28,7 +30,7 @@ FORMS = (
     "or redis+sentinel://host:26379,host:26379/master_name/0"
 )
 _MASTER_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-_USERINFO = re.compile(r"^(?P<scheme>[^:]+://)(?P<userinfo>[^@/]*)@")
+_USERINFO_FORBIDDEN = "/?#@"
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,7 @@ class RedisTarget:
     master_name: str = ""
     db: int = 0
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
 
     @property
     def is_sentinel(self) -> bool:
@@ -67,28 +69,61 @@ def _hostport(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
+def _split_userinfo(url: str) -> tuple[str, str, str] | None:
+    """(``scheme://``, userinfo, the rest after its ``@``), or None when `url` has no userinfo.
+
+    The userinfo ends at the LAST ``@`` (the host part never holds one), so a password holding an
+    unencoded ``/``, ``?``, ``#`` or ``@`` is still all inside it and can be masked whole.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return None
+    userinfo, _, after = rest.rpartition("@")
+    return scheme + sep, userinfo, after
+
+
 def redact(url: str) -> str:
     """`url` with any password replaced by ``***`` (for error messages and logs)."""
-    match = _USERINFO.match(url)
-    if not match or ":" not in match["userinfo"]:
+    parts = _split_userinfo(url)
+    if parts is None or ":" not in parts[1]:
         return url
-    user = match["userinfo"].split(":", 1)[0]
-    return f"{match['scheme']}{user}:***@{url[match.end() :]}"
+    scheme, userinfo, after = parts
+    return f"{scheme}{userinfo.split(':', 1)[0]}:***@{after}"
 
 
 def parse_redis_url(value: str) -> RedisTarget:
-    """Parse `value`; ValueError says what is wrong and which forms are allowed."""
+    """Parse `value`; ValueError says what is wrong and which forms are allowed (never the password)."""
     scheme = value.split("://", 1)[0].lower() if "://" in value else ""
-    if scheme in PLAIN_SCHEMES:
-        return RedisTarget(url=value)
-    if scheme != SENTINEL_SCHEME:
+    if scheme not in (*PLAIN_SCHEMES, SENTINEL_SCHEME):
         raise ValueError(f"must be a Redis URL: {FORMS}")
+    parts = _split_userinfo(value)
+    if parts is not None and any(c in parts[1] for c in _USERINFO_FORBIDDEN):
+        raise ValueError(
+            "the user or password holds a '/', '?', '#' or '@': percent-encode / and @ in the password "
+            "(%2F, %40; also ? as %3F and # as %23)"
+        )
+    if scheme in PLAIN_SCHEMES:
+        return _parse_plain(value, scheme)
     return _parse_sentinel(value)
+
+
+def _parse_plain(value: str, scheme: str) -> RedisTarget:
+    """Check a one-server URL with redis-py's own parser (the one its client uses on it later)."""
+    try:
+        kwargs: dict[str, Any] = redis_py_parse_url(value)  # type: ignore[no-untyped-call]  # unannotated
+    except ValueError as exc:
+        # redis-py's messages name a port or an option, never the password; the URL is redacted
+        raise ValueError(f"{redact(value)} is not a Redis URL redis-py accepts ({exc}); use {FORMS}") from None
+    if scheme == "unix" and not kwargs.get("path"):
+        raise ValueError(f"{redact(value)} names no socket path; use {FORMS}")
+    if scheme != "unix" and not kwargs.get("host"):
+        raise ValueError(f"{redact(value)} names no host; use {FORMS}")
+    return RedisTarget(url=value)
 
 
 def _parse_sentinel(value: str) -> RedisTarget:
     rest = value.split("://", 1)[1]
-    netloc, _, path = rest.partition("/")
+    netloc, _, path = rest.partition("/")  # the userinfo holds no '/' (parse_redis_url checked)
     path, _, query = path.partition("?")
     if query or "#" in path:
         raise ValueError(f"takes no query or fragment; use {FORMS}")

@@ -10,9 +10,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import socket
 import threading
 import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 import redis
@@ -53,11 +56,19 @@ class ShardMembers:
         return [s for s, v in zip(known, values, strict=True) if v is not None]
 
     def live_cached(self, max_age_s: float) -> list[int]:
-        """`live()`, read at most once per `max_age_s` (beat asks once per task it sends)."""
+        """`live()`, read at most once per `max_age_s` (beat asks once per task it sends).
+
+        A failed read counts as no live shard for `max_age_s` too: beat sends to the shared queue,
+        which every evaluating worker consumes, instead of waiting on Redis again for each task.
+        """
         at, shards = self._cache
         now = time.monotonic()
         if now - at >= max_age_s:
-            shards = self.live()
+            try:
+                shards = self.live()
+            except redis.RedisError as exc:
+                log.warning("cannot read the live shards (%s); using the shared queue for %.1fs", exc, max_age_s)
+                shards = []
             self._cache = (now, shards)
         return shards
 
@@ -68,11 +79,73 @@ class ShardMembers:
         return {s: json.loads(v) for s, v in zip(known, values, strict=True) if v is not None}
 
 
-class Heartbeat:
-    """A thread that keeps one shard's member key alive while its worker runs."""
+def progressing(running_since: Iterable[float], now: float, stuck_after_s: float) -> bool:
+    """Whether a worker makes progress: none of its evaluations has run longer than `stuck_after_s`.
 
-    def __init__(self, members: ShardMembers, shard: int, shards: int) -> None:
-        self.members, self.shard, self.shards = members, shard, shards
+    An idle worker, or one whose evaluations finish in time, progresses. One evaluation running past
+    its group's interval plus the broker's visibility timeout is stuck (its task has expired or been
+    handed out again), and its worker should give its groups to the others.
+    """
+    return all(now - started <= stuck_after_s for started in running_since)
+
+
+class TaskClock:
+    """When each pool process's current evaluation started: one file per process in `directory`.
+
+    Evaluations run in prefork children and the heartbeat in the worker's main process; a small file per
+    child (written at task_prerun, removed at task_postrun) is what both can see. A child killed mid-task
+    leaves its file; files of processes that no longer exist are dropped.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def started(self, pid: int, at: float) -> None:
+        (self.directory / str(pid)).write_text(repr(at), encoding="ascii")
+
+    def finished(self, pid: int) -> None:
+        (self.directory / str(pid)).unlink(missing_ok=True)
+
+    def running_since(self) -> list[float]:
+        found: list[float] = []
+        if not self.directory.is_dir():
+            return found
+        for path in self.directory.iterdir():
+            try:
+                pid, at = int(path.name), float(path.read_text(encoding="ascii"))
+            except (OSError, ValueError):
+                continue  # being written or removed right now
+            if _alive(pid):
+                found.append(at)
+            else:
+                path.unlink(missing_ok=True)
+        return found
+
+    def remove(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Heartbeat:
+    """A thread that keeps one shard's member key alive while its worker runs and makes progress.
+
+    `healthy` (when given) is asked before each refresh; while it says no, the key is left to expire,
+    so beat routes the shard's groups to the other shards until the worker progresses again.
+    """
+
+    def __init__(
+        self, members: ShardMembers, shard: int, shards: int, healthy: Callable[[], bool] | None = None
+    ) -> None:
+        self.members, self.shard, self.shards, self.healthy = members, shard, shards, healthy
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"heron-shard-{shard}", daemon=True)
 
@@ -81,6 +154,13 @@ class Heartbeat:
         self._thread.start()
 
     def _refresh(self) -> None:
+        if self.healthy is not None and not self.healthy():
+            log.warning(
+                "shard %d: an evaluation is stuck; not refreshing its member key, so its groups move to the "
+                "other shards until the evaluation ends",
+                self.shard,
+            )
+            return
         try:
             self.members.refresh(self.shard, self.shards)
         except redis.RedisError as exc:  # the key may lapse; beat then routes the groups elsewhere

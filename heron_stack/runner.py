@@ -22,6 +22,23 @@ from heron_stack.exceptions import NotReady, PortInUse
 from heron_stack.supervise import start_line
 
 ReadyCheck = Callable[[], str | None]
+
+
+def redis_ready(host: str, port: int) -> ReadyCheck:
+    """Ready when the server answers PING (a redis-server and a sentinel alike)."""
+
+    def check() -> str | None:
+        try:
+            with socket.create_connection((host, port), timeout=2.0) as sock:
+                sock.sendall(b"PING\r\n")
+                reply = sock.recv(64)
+        except OSError as exc:
+            return f"redis {host}:{port}: {exc}"
+        return None if reply.startswith(b"+PONG") else f"redis {host}:{port} answered {reply!r}"
+
+    return check
+
+
 """Returns None when the service is ready, otherwise a short description of what is still missing."""
 
 

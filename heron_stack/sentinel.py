@@ -8,12 +8,11 @@ current primary after a failover) and must find that again after a restart.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from heron_stack.runner import Port, ReadyCheck, ServiceSpec
+from heron_stack.runner import Port, ServiceSpec, redis_ready
 from heron_stack.stack_table import REDIS_PERSISTENCE, SENTINEL_MASTER_NAME, SENTINEL_TIMINGS
 
 
@@ -59,21 +58,6 @@ def sentinel_config(layout: SentinelLayout, port: int, workdir: Path) -> str:
     )
 
 
-def ping_ready(host: str, port: int) -> ReadyCheck:
-    """Ready when the server answers PING (a redis-server and a sentinel alike)."""
-
-    def check() -> str | None:
-        try:
-            with socket.create_connection((host, port), timeout=2.0) as sock:
-                sock.sendall(b"PING\r\n")
-                reply = sock.recv(64)
-        except OSError as exc:
-            return f"{host}:{port}: {exc}"
-        return None if reply.startswith(b"+PONG") else f"{host}:{port} answered {reply!r}"
-
-    return check
-
-
 def replica_spec(
     layout: SentinelLayout, redis_server: Path, state_dir: Path, name: str = "redis-replica"
 ) -> ServiceSpec:
@@ -98,7 +82,7 @@ def replica_spec(
             "--loglevel",
             "notice",
         ],
-        ready=ping_ready(layout.host, layout.replica_port),
+        ready=redis_ready(layout.host, layout.replica_port),
         ports=[Port(layout.host, layout.replica_port, "the replica's port of the topology")],
         prepare=lambda: data.mkdir(parents=True, exist_ok=True),
     )
@@ -119,7 +103,7 @@ def sentinel_spec(layout: SentinelLayout, index: int, redis_sentinel: Path, stat
     return ServiceSpec(
         name=name,
         argv=[str(redis_sentinel), str(conf)],
-        ready=ping_ready(layout.host, port),
+        ready=redis_ready(layout.host, port),
         urls={name: f"redis://{layout.host}:{port}"},
         ports=[Port(layout.host, port, f"the port of {name} in the topology")],
         prepare=prepare,

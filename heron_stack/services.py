@@ -16,7 +16,7 @@ import yaml
 from heron_stack import environment_variables as ev
 from heron_stack.config import StackConfig
 from heron_stack.exceptions import ConfigError
-from heron_stack.runner import Port, ReadyCheck, ServiceSpec
+from heron_stack.runner import Port, ReadyCheck, ServiceSpec, redis_ready
 from heron_stack.stack_table import (
     ALERT_COMMANDS,
     COLLECTOR_CONFIG,
@@ -71,19 +71,6 @@ def http_ready(url: str, expect: Callable[[httpx.Response], bool] | None = None)
             return f"{url}: {type(exc).__name__}"
         ok = expect(resp) if expect else resp.status_code == 200
         return None if ok else f"{url} answered {resp.status_code}: {resp.text.strip()[:120]}"
-
-    return check
-
-
-def redis_ready(host: str, port: int) -> ReadyCheck:
-    def check() -> str | None:
-        try:
-            with socket.create_connection((host, port), timeout=2.0) as sock:
-                sock.sendall(b"PING\r\n")
-                reply = sock.recv(64)
-        except OSError as exc:
-            return f"redis {host}:{port}: {exc}"
-        return None if reply.startswith(b"+PONG") else f"redis answered {reply!r}"
 
     return check
 

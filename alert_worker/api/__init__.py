@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import redis
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from alert_worker import envvars as ev
 from alert_worker.config import AlertsConfig, resolve_config
 from alert_worker.exceptions import ConfigError, StateError
+from alert_worker.redis_url import redact
 from alert_worker.rules.model import RuleGroup
 from alert_worker.state.base import StateStore
 from heron_stack.webguard import Guard, flask_guard
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -95,6 +100,12 @@ def create_app(config: AlertsConfig | None = None, context: ApiContext | None = 
     @app.errorhandler(StateError)
     def _state_error(exc: StateError) -> Any:
         return jsonify(error=f"state store unavailable: {exc}"), 503
+
+    @app.errorhandler(redis.RedisError)
+    def _redis_error(exc: redis.RedisError) -> Any:
+        where = redact(cfg.redis_url)
+        log.warning("alert API: cannot reach Redis at %s: %s", where, exc)
+        return jsonify(error=f"state store unavailable: cannot reach Redis at {where}: {exc}"), 503
 
     from alert_worker.api import openapi, views
 

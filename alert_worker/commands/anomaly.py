@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from alert_worker.anomaly import compile_files, parse_specs
+from alert_worker.commands.output import current_text, write_output
 from alert_worker.exceptions import RuleFileError
 
 DEFAULT_SPEC = "prometheus/anomaly/heron-anomaly.yml"
@@ -27,7 +28,7 @@ def compile_cmd(args: argparse.Namespace) -> int:
     recording, alerts = compile_files(parsed.specs, parsed.interval_s, args.spec)
     outputs = {Path(args.recording): recording, Path(args.rules): alerts}
     if args.check:
-        stale = [str(p) for p, text in outputs.items() if not p.exists() or p.read_text(encoding="utf-8") != text]
+        stale = [str(p) for p, text in outputs.items() if current_text(p) != text]
         if stale:
             hint = "run `alert-worker anomaly compile`"
             print(f"anomaly compile: out of date: {', '.join(stale)}; {hint}", file=sys.stderr)
@@ -35,8 +36,8 @@ def compile_cmd(args: argparse.Namespace) -> int:
         print(f"up to date: {len(parsed.specs)} anomaly rule(s)")
         return 0
     for path, text in outputs.items():
-        path.write_text(text, encoding="utf-8")
-        print(f"wrote {path}")
+        if not write_output("anomaly compile", path, text):
+            return 2
     return 0
 
 

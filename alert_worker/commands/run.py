@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import time
+from typing import Any
 
 from alert_worker import telemetry
 from alert_worker.config import AlertsConfig
@@ -39,20 +40,54 @@ def worker(args: argparse.Namespace) -> int:
 
 
 def _join_shard(config: AlertsConfig, shards: int, shard: int) -> None:
-    """Keep this worker's shard live while it consumes (from worker_ready), leave at shutdown."""
-    from celery.signals import worker_ready, worker_shutting_down
+    """Keep this worker's shard live while it consumes (from worker_ready) and its evaluations progress;
+    leave at shutdown."""
+    import os
+    import tempfile
+    from pathlib import Path
 
+    from celery.signals import task_postrun, task_prerun, worker_ready, worker_shutting_down
+
+    from alert_worker.celery_app import EVALUATE_TASK
     from alert_worker.redis_client import connect
-    from alert_worker.shard_members import Heartbeat, ShardMembers
+    from alert_worker.shard_members import Heartbeat, ShardMembers, TaskClock, progressing
 
     members = ShardMembers(
         connect(config.redis_target, socket_timeout=5, socket_connect_timeout=5),
         config.eval_queue,
         config.shard_ttl_s,
     )
-    heartbeat = Heartbeat(members, shard, shards)
+    clock = TaskClock(Path(tempfile.mkdtemp(prefix=f"heron-shard{shard}-")))
+    stuck_after_s = _longest_interval_s(config) + config.visibility_timeout_s
+
+    def started(task: Any = None, **_: Any) -> None:  # in the pool process running the task
+        if getattr(task, "name", None) == EVALUATE_TASK:
+            clock.started(os.getpid(), time.monotonic())
+
+    def finished(task: Any = None, **_: Any) -> None:
+        if getattr(task, "name", None) == EVALUATE_TASK:
+            clock.finished(os.getpid())
+
+    def healthy() -> bool:
+        return progressing(clock.running_since(), time.monotonic(), stuck_after_s)
+
+    def stop(**_: Any) -> None:
+        heartbeat.stop()
+        clock.remove()
+
+    task_prerun.connect(started, weak=False)
+    task_postrun.connect(finished, weak=False)
+    heartbeat = Heartbeat(members, shard, shards, healthy=healthy)
     worker_ready.connect(lambda **_: heartbeat.start(), weak=False)
-    worker_shutting_down.connect(lambda **_: heartbeat.stop(), weak=False)
+    worker_shutting_down.connect(stop, weak=False)
+
+
+def _longest_interval_s(config: AlertsConfig) -> float:
+    """The longest evaluation interval: an evaluation running past it plus the visibility timeout is stuck."""
+    from alert_worker.rules.api_rules import API_INTERVAL_S
+    from alert_worker.rules.loader import load_rule_files
+
+    return max([API_INTERVAL_S, *(g.interval_s for g in load_rule_files(config.rule_paths()))])
 
 
 ROLES = ("all", "evaluate", "deliver")
@@ -79,9 +114,26 @@ def _group_queues(config: AlertsConfig) -> list[str]:
     return list(load_routing(config.routing_path()).group_queues.values())
 
 
-def beat(args: argparse.Namespace) -> int:
-    from alert_worker.celery_app import app
+def unreachable(command: str, config: AlertsConfig, exc: Exception) -> str:
+    """What a command says when Redis does not answer (the URL's password masked)."""
+    from alert_worker.redis_url import redact
 
+    hint = "start Redis or set HERON_ALERTS_REDIS_URL"
+    return f"alert-worker {command}: cannot reach Redis at {redact(config.redis_url)}: {exc}; {hint}"
+
+
+def beat(args: argparse.Namespace) -> int:
+    import redis
+
+    from alert_worker.celery_app import app
+    from alert_worker.redis_client import connect
+
+    config: AlertsConfig = app.conf.heron_config
+    try:  # RedBeat's lock lives in Redis: without it beat would stop with a traceback
+        connect(config.redis_target, socket_timeout=5, socket_connect_timeout=5).ping()
+    except redis.RedisError as exc:
+        print(unreachable("beat", config, exc), file=sys.stderr)
+        return 2
     telemetry.setup()
     app.start(["beat", f"--loglevel={args.loglevel}"])
     return 0
@@ -89,6 +141,8 @@ def beat(args: argparse.Namespace) -> int:
 
 def shards(args: argparse.Namespace) -> int:
     """Print the live shards and which one evaluates each rule group (JSON)."""
+    import redis
+
     from alert_worker.celery_app import app
     from alert_worker.redis_client import connect
     from alert_worker.rules.api_rules import API_GROUP
@@ -96,8 +150,13 @@ def shards(args: argparse.Namespace) -> int:
     from alert_worker.shard_members import ShardMembers
 
     config: AlertsConfig = app.conf.heron_config
-    members = ShardMembers(connect(config.redis_target), config.eval_queue, config.shard_ttl_s)
-    live = members.describe()
+    client = connect(config.redis_target, socket_timeout=5, socket_connect_timeout=5)
+    members = ShardMembers(client, config.eval_queue, config.shard_ttl_s)
+    try:
+        live = members.describe()
+    except redis.RedisError as exc:
+        print(unreachable("shards", config, exc), file=sys.stderr)
+        return 2
     pinned = load_routing(config.routing_path()).group_queues
     groups = [g.name for g in load_rule_files(config.rule_paths())] + [API_GROUP]
     report = {

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from alert_worker.commands.output import current_text, write_output
 from alert_worker.config import resolve_config
 from alert_worker.exceptions import RuleFileError, SourceError
 from alert_worker.rules.loader import parse_rules
@@ -80,15 +81,13 @@ def generate_cmd(args: argparse.Namespace) -> int:
         generated = compile_spec(spec)
         recording, rules = outputs(Path(spec.path), args.recording_dir, args.rules_dir)
         for path, text in ((recording, generated.recording), (rules, generated.alerts)):
-            current = path.read_text(encoding="utf-8") if path.exists() else None
-            if current == text:
+            if current_text(path) == text:
                 continue
             if args.check:
                 stale.append(path)
                 continue
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-            print(f"wrote {path}")
+            if not write_output("slo generate", path, text):
+                return 2
     if stale:
         for path in stale:
             print(

@@ -157,3 +157,15 @@ def test_an_unparsable_expression_is_refused_with_the_parsers_message(client, st
     assert resp.status_code == 400
     assert "invalid PromQL 'rate(x[5m] >': unclosed left parenthesis" in resp.json["error"]
     assert store.api_rules() == {}
+
+
+def test_an_unreachable_redis_is_a_503_json_without_the_password():
+    from tests.fixtures.stack import free_port
+
+    url = f"redis://:hunter2@127.0.0.1:{free_port()}/0"  # nothing listens there
+    app = create_app(resolve_config({"redis_url": url}, env={}))
+    response = app.test_client().get("/api/alerts/active")
+    assert response.status_code == 503
+    error = response.get_json()["error"]
+    assert "cannot reach Redis at redis://:***@127.0.0.1" in error
+    assert "hunter2" not in error

@@ -144,3 +144,40 @@ def test_notify_test_to_an_unknown_destination_names_the_configured_ones(capsys)
     err = capsys.readouterr().err
     assert "'ops-pager' is not configured" in err
     assert "console" in err
+
+
+ANOMALY_SPEC = """\
+anomalies:
+  - name: cpu
+    alert: CpuAnomaly
+    expr: host_cpu
+    subject: CPU
+"""
+
+
+def test_anomaly_compile_makes_missing_output_folders(tmp_path, capsys):
+    spec, rec, rules = tmp_path / "a.yml", tmp_path / "new" / "rec" / "a.yml", tmp_path / "new" / "rules" / "a.yml"
+    spec.write_text(ANOMALY_SPEC)
+    assert main(["anomaly", "compile", str(spec), "--recording", str(rec), "--rules", str(rules)]) == 0
+    assert "record: anomaly:cpu:value" in rec.read_text()
+    assert f"wrote {rules}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", ["anomaly", "slo"])
+def test_an_unwritable_output_path_is_named_without_a_traceback(tmp_path, capsys, command):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    if command == "anomaly":
+        spec = tmp_path / "a.yml"
+        spec.write_text(ANOMALY_SPEC)
+        argv = ["anomaly", "compile", str(spec), "--recording", str(blocker / "x.yml"), "--rules", str(blocker / "y")]
+        prog = "anomaly compile"
+    else:
+        spec = tmp_path / "shop.slo.yml"
+        spec.write_text((Path(__file__).resolve().parents[3] / "prometheus" / "slo" / "loadgen.slo.yml").read_text())
+        argv = ["slo", "generate", str(spec), "--recording-dir", str(blocker / "rec"), "--rules-dir", str(blocker)]
+        prog = "slo generate"
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"{prog}: cannot write {blocker}/" in err
+    assert "choose a writable path" in err

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from alert_worker.config import resolve_config
@@ -104,3 +108,82 @@ def test_redact_leaves_urls_without_a_password_alone():
 def test_a_non_redis_broker_passes_through():
     cfg = resolve_config(env={"HERON_ALERTS_BROKER_URL": "amqp://guest@rabbit:5672//"})
     assert cfg.broker_transport() == ("amqp://guest@rabbit:5672//", {})
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("redis+sentinel://:pa/ss@h:26379/m", "redis+sentinel://:***@h:26379/m"),
+        ("redis://app:p@ss@h:6379/0", "redis://app:***@h:6379/0"),
+        ("redis://:a/b?c#d@h:6379/0", "redis://:***@h:6379/0"),
+    ],
+)
+def test_redact_masks_the_whole_password_up_to_the_last_at(url, shown):
+    assert redact(url) == shown
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis+sentinel://:pa/ss@h:26379/m",
+        "redis://:pa/ss@h:6379/0",
+        "redis://app:p@ss@h:6379/0",
+        "rediss://:pa?ss@h:6379/0",
+        "redis://:pa#ss@h:6379/0",
+    ],
+)
+def test_an_unencoded_slash_or_at_in_the_password_is_refused_without_showing_it(url):
+    with pytest.raises(ConfigError) as info:
+        resolve_config(env={"HERON_ALERTS_REDIS_URL": url})
+    message = str(info.value)
+    assert info.value.field == "HERON_ALERTS_REDIS_URL"
+    assert "percent-encode / and @ in the password" in message
+    for fragment in ("pa/ss", "pa?ss", "pa#ss", "p@ss", "ss@"):
+        assert fragment not in message
+    assert "***" in message
+
+
+def test_the_target_repr_leaves_the_password_out():
+    target = parse_redis_url("redis+sentinel://app:hunter2@h:26379/heron")
+    assert target.password == "hunter2"
+    assert "hunter2" not in repr(target)
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("redis://127.0.0.1:99999/0", "Port out of range"),
+        ("redis://h:port/0", "Port could not be cast"),
+        ("redis://", "names no host"),
+        ("rediss:///0", "names no host"),
+        ("unix://", "names no socket path"),
+    ],
+)
+def test_a_bad_single_server_url_stops_at_config_time(url, message):
+    with pytest.raises(ConfigError, match=message) as info:
+        resolve_config(env={"HERON_ALERTS_REDIS_URL": url})
+    assert info.value.field == "HERON_ALERTS_REDIS_URL"
+    assert "redis+sentinel://" in str(info.value)  # the allowed forms
+
+
+def test_a_bad_single_server_url_hides_its_password():
+    with pytest.raises(ConfigError) as info:
+        resolve_config(env={"HERON_ALERTS_REDIS_URL": "redis://:hunter2@h:99999/0"})
+    assert "hunter2" not in str(info.value)
+    assert "redis://:***@h:99999/0" in str(info.value)
+
+
+def test_the_cli_reports_a_bad_port_instead_of_a_traceback():
+    env = {**os.environ, "HERON_ALERTS_REDIS_URL": "redis://127.0.0.1:99999/0"}
+    done = subprocess.run(
+        [sys.executable, "-m", "alert_worker", "shards"],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "HERON_ALERTS_REDIS_URL" in done.stderr
+    assert "Port out of range" in done.stderr
+    assert "Traceback" not in done.stderr

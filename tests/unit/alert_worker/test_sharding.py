@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections import Counter
@@ -167,3 +168,109 @@ def test_a_worker_whose_redis_is_down_keeps_running_and_keeps_trying(caplog):
     heartbeat.start()  # from Celery's worker_ready signal: an error here would leave the shard out for good
     heartbeat.stop()
     assert "shard 1: cannot refresh its member key" in caplog.text
+
+
+@pytest.mark.parametrize("command", ["shards", "beat"])
+def test_an_unreachable_redis_stops_the_command_with_a_message_not_a_traceback(command):
+    from tests.fixtures.stack import free_port
+
+    url = f"redis://:hunter2@127.0.0.1:{free_port()}/0"  # nothing listens there
+    env = {**os.environ, "HERON_ALERTS_REDIS_URL": url}
+    done = subprocess.run(
+        [sys.executable, "-m", "alert_worker", command],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert f"alert-worker {command}: cannot reach Redis at redis://:***@127.0.0.1:" in done.stderr
+    assert "start Redis or set HERON_ALERTS_REDIS_URL" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert "hunter2" not in done.stderr
+
+
+class _CountingDownRedis(_DownRedis):
+    """An unreachable Redis that counts the reads tried on it."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __getattr__(self, name: str):
+        self.calls += 1
+        return super().__getattr__(name)
+
+
+def test_beat_reads_the_live_shards_once_per_period_while_redis_is_down(caplog):
+    from alert_worker.celery_app import EVALUATE_TASK, evaluation_router
+    from alert_worker.shard_members import ShardMembers
+
+    client = _CountingDownRedis()
+    members = ShardMembers(client, "ev", ttl_s=3)
+    route = evaluation_router(
+        resolve_config(env={"HERON_ALERTS_EVAL_QUEUE": "ev"}), live=lambda: members.live_cached(60)
+    )
+    for group in GROUPS[:50]:
+        assert route(EVALUATE_TASK, [group], {}, {}) == {"queue": "ev"}  # the shared queue
+    assert client.calls == 1  # the failure is kept as "no live shard" for the period, not retried per task
+    assert "cannot read the live shards" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("running_since", "progresses"),
+    [
+        ([], True),  # idle
+        ([990.0], True),  # 10 s into an evaluation
+        ([990.0, 965.0], True),  # exactly at the limit
+        ([990.0, 964.0], False),  # one evaluation past interval + visibility timeout
+    ],
+)
+def test_a_worker_progresses_unless_an_evaluation_outlives_its_interval_and_visibility_timeout(
+    running_since, progresses
+):
+    from alert_worker.shard_members import progressing
+
+    assert progressing(running_since, now=1000.0, stuck_after_s=35.0) is progresses
+
+
+def test_the_task_clock_sees_the_pool_processes_running_evaluations(tmp_path):
+    from alert_worker.shard_members import TaskClock
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], check=True, capture_output=True)
+    clock = TaskClock(tmp_path)
+    clock.started(os.getpid(), 5.0)
+    clock.started(int(dead.stdout), 1.0)  # a pool process killed mid-task: its start is dropped
+    assert clock.running_since() == [5.0]
+    clock.finished(os.getpid())
+    assert clock.running_since() == []
+    clock.remove()
+    assert clock.running_since() == []
+
+
+class _CountingMembers:
+    ttl_s = 3.0
+
+    def __init__(self) -> None:
+        self.refreshed = 0
+
+    def refresh(self, shard: int, shards: int) -> None:
+        self.refreshed += 1
+
+    def leave(self, shard: int) -> None:
+        pass
+
+
+def test_a_stuck_worker_stops_refreshing_its_shard_and_resumes_when_it_progresses(caplog):
+    from alert_worker.shard_members import Heartbeat
+
+    members, healthy = _CountingMembers(), [True]
+    heartbeat = Heartbeat(members, shard=0, shards=2, healthy=lambda: healthy[0])  # type: ignore[arg-type]
+    heartbeat._refresh()
+    healthy[0] = False
+    heartbeat._refresh()
+    assert members.refreshed == 1  # the key lapses: beat moves the shard's groups to the others
+    assert "shard 0: an evaluation is stuck" in caplog.text
+    healthy[0] = True
+    heartbeat._refresh()
+    assert members.refreshed == 2

@@ -48,3 +48,31 @@ def test_the_layout_url_is_what_the_alert_worker_reads():
 def test_a_quorum_larger_than_the_sentinels_is_refused():
     with pytest.raises(ValueError, match="quorum 4"):
         SentinelLayout(host="h", primary_port=1, replica_port=2, sentinel_ports=(3, 4, 5), quorum=4)
+
+
+def test_the_replica_and_sentinels_are_ready_when_they_answer_ping_like_the_stacks_redis():
+    import socket
+    import threading
+
+    from heron_stack import services
+    from heron_stack.runner import redis_ready
+
+    assert services.redis_ready is redis_ready  # one PING check for the stack's Redis and the topology's
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+
+        def answer(reply: bytes) -> None:
+            conn, _ = server.accept()
+            with conn:
+                conn.recv(64)
+                conn.sendall(reply)
+
+        for reply, expected in ((b"+PONG\r\n", None), (b"-NOAUTH Authentication required.\r\n", "NOAUTH")):
+            thread = threading.Thread(target=answer, args=(reply,))
+            thread.start()
+            problem = redis_ready("127.0.0.1", port)()
+            thread.join(timeout=5)
+            assert problem is None if expected is None else expected in (problem or "")
+    assert "127.0.0.1" in (redis_ready("127.0.0.1", port)() or "")  # nothing listens now
+    spec = sentinel_specs(LAYOUT, Path("redis-server"), Path("redis-sentinel"), Path("/nonexistent"))["sentinel-1"]
+    assert spec.ready.__qualname__ == redis_ready("h", 1).__qualname__

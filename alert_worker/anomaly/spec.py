@@ -11,6 +11,7 @@ import yaml
 from alert_worker.exceptions import RuleFileError, TemplateError
 from alert_worker.rules.durations import format_duration, parse_duration
 from alert_worker.rules.promql import promql_problem
+from alert_worker.rules.retention import ADVICE, beyond
 from alert_worker.rules.templating import check_template
 from alert_worker.rules.yamlpos import Located, load_located
 from alert_worker.rules.yamlpos import Path as YPath
@@ -29,6 +30,7 @@ _KEYS = {
     "seasonal_weeks", "for", "severity", "labels",
 }  # fmt: skip
 MAX_SEASONAL_WEEKS = 8
+WEEK_S = 7 * 86400.0
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,11 @@ class AnomalySpec:
     severity: str = "warning"
     labels: tuple[tuple[str, str], ...] = ()
     source: str = ""
+
+    @property
+    def history_s(self) -> float:
+        """How far back the baseline reads: `seasonal_weeks` weeks plus half a window (the centred window)."""
+        return max(self.window_s, self.seasonal_weeks * WEEK_S + self.window_s / 2)
 
     @property
     def prefix(self) -> str:
@@ -214,3 +221,22 @@ def parse_specs(text: str, filename: str) -> AnomalyFile:
     if f.problems:
         raise RuleFileError(f.problems)
     return AnomalyFile(interval, tuple(s for s in specs if s is not None))
+
+
+def retention_warnings(specs: tuple[AnomalySpec, ...], retention_s: float) -> list[str]:
+    """One line per rule whose baseline reads further back than `retention_s`."""
+    out = []
+    for spec in specs:
+        too_long = beyond(spec.history_s, retention_s)
+        if too_long is None:
+            continue
+        window, back = format_duration(spec.window_s), format_duration(spec.history_s)
+        if spec.seasonal_weeks:
+            what = f"seasonal_weeks: warning: anomaly {spec.name!r} seasonal_weeks {spec.seasonal_weeks}"
+            effect = "its seasonal mean silently averages only the weeks still kept"
+            what += f" (window {window}) reads back {back}, {too_long}"
+        else:
+            what = f"window: warning: anomaly {spec.name!r} window {window} reads back {back}, {too_long}"
+            effect = "its trailing mean covers only the samples kept"
+        out.append(f"{spec.source}: {what}; {effect}; {ADVICE}")
+    return out

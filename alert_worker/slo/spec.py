@@ -35,6 +35,7 @@ import yaml
 from alert_worker.exceptions import RuleFileError
 from alert_worker.rules.durations import parse_duration
 from alert_worker.rules.promql import promql_problem
+from alert_worker.rules.retention import ADVICE, beyond
 from alert_worker.rules.yamlpos import Located, Path, load_located
 from alert_worker.slo import sli
 
@@ -339,3 +340,16 @@ def load_specs(paths: list[FsPath]) -> list[SpecFile]:
     if problems:
         raise RuleFileError(problems)
     return specs
+
+
+def retention_warnings(specs: list[SpecFile], retention_s: float) -> list[str]:
+    """One line per SLO whose window reaches past `retention_s`: its ratio would cover less than the window."""
+    out = []
+    for spec in specs:
+        for slo in spec.slos:
+            if too_long := beyond(slo.window_s, retention_s):
+                out.append(
+                    f"{slo.source}: window: warning: SLO {slo.service}/{slo.name} window {slo.window} is {too_long}; "
+                    f"its error ratio covers only the samples kept, so the budget left is overstated; {ADVICE}"
+                )
+    return out

@@ -136,7 +136,7 @@ def _substitute(expr: str, rules: Sequence[Recording]) -> tuple[str, list[str]]:
         if not isinstance(node, pp.VectorSelector) or node.name not in names or in_range:
             return None
         replacement, problem = _inline(node, rules)
-        if problem:
+        if replacement is None:
             problems.append(f"{node}: {problem}")
             return None
         return pp.parse(replacement)

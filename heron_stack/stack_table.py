@@ -11,10 +11,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+PROMETHEUS_RETENTION = "35d"
+"""How long Prometheus keeps samples: the longest SLO window (30d) plus room, and the longest default
+anomaly history (3 weeks plus the trailing window). `alert-worker slo check` and `anomaly compile` warn
+when a spec needs more."""
+
 PROMETHEUS_FLAGS = (
     "--web.enable-remote-write-receiver",
     "--web.enable-lifecycle",
-    "--storage.tsdb.retention.time=15d",
+    f"--storage.tsdb.retention.time={PROMETHEUS_RETENTION}",
 )
 """Remote write in (the collector's exporter), reload over HTTP, and how long samples are kept."""
 

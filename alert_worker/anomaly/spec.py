@@ -6,14 +6,14 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import yaml
-
 from alert_worker.exceptions import RuleFileError, TemplateError
 from alert_worker.rules.durations import format_duration, parse_duration
+from alert_worker.rules.model import SEVERITIES
 from alert_worker.rules.promql import promql_problem
+from alert_worker.rules.retention import ADVICE, beyond
 from alert_worker.rules.templating import check_template
-from alert_worker.rules.yamlpos import Located, load_located
 from alert_worker.rules.yamlpos import Path as YPath
+from alert_worker.rules.yamlpos import Problems, label_name_problem, load_or_raise
 
 Direction = Literal["above", "below", "both"]
 DIRECTIONS: tuple[Direction, ...] = ("above", "below", "both")
@@ -22,13 +22,18 @@ UNIT_KINDS = ("ratio", "seconds")
 
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 ALERT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-LABEL_NAME = ALERT_NAME
+RESERVED_LABELS = {
+    "severity": "use the rule's `severity` field",
+    "alertname": "use the rule's `alert` field",
+}
+"""Labels the compiled alert sets itself, and where to set them instead."""
 _FILE_KEYS = {"interval", "anomalies"}
 _KEYS = {
     "kind", "name", "alert", "expr", "subject", "unit", "direction", "z", "min_abs", "min_rel", "window", "warmup",
     "seasonal_weeks", "for", "severity", "labels",
 }  # fmt: skip
 MAX_SEASONAL_WEEKS = 8
+WEEK_S = 7 * 86400.0
 
 
 @dataclass(frozen=True)
@@ -59,20 +64,17 @@ class AnomalySpec:
     source: str = ""
 
     @property
+    def history_s(self) -> float:
+        """How far back the baseline reads: `seasonal_weeks` weeks plus half a window (the centred window)."""
+        return max(self.window_s, self.seasonal_weeks * WEEK_S + self.window_s / 2)
+
+    @property
     def prefix(self) -> str:
         """Name prefix of the recorded series: `anomaly:<name>:value`, `...:avg`, ..."""
         return f"anomaly:{self.name}"
 
 
-class _Fields:
-    def __init__(self, filename: str, doc: Located) -> None:
-        self.filename, self.doc = filename, doc
-        self.problems: list[str] = []
-
-    def error(self, path: YPath, message: str) -> None:
-        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
-        self.problems.append(f"{self.filename}:{self.doc.line(path)}: {where}: {message}")
-
+class _Fields(Problems):
     def number(self, raw: dict[str, Any], key: str, path: YPath, default: float, *, minimum: float) -> float:
         value = raw.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -101,8 +103,10 @@ class _Fields:
             self.error(path, "labels must be a mapping of names to strings")
             return ()
         for key, value in raw.items():
-            if not LABEL_NAME.match(str(key)):
-                self.error((*path, key), f"invalid label name {key!r}; use letters, digits and _")
+            if problem := label_name_problem(key):
+                self.error((*path, key), problem)
+            elif key in RESERVED_LABELS:
+                self.error((*path, key), f"label {key!r} is set by Heron; {RESERVED_LABELS[key]}")
             if isinstance(value, dict | list):
                 self.error((*path, key), f"label value must be a string, got {type(value).__name__}")
         return tuple(sorted((str(k), str(v)) for k, v in raw.items()))
@@ -154,7 +158,10 @@ def _spec(f: _Fields, raw: Any, path: YPath) -> AnomalySpec | None:
     if warmup > window:
         f.error((*path, "warmup"), f"warmup {raw.get('warmup')!r} is longer than window; it must fit in the window")
     labels = f.labels(raw.get("labels") or {}, (*path, "labels"))
-    severity = str(raw.get("severity", "warning"))
+    severity = raw.get("severity", "warning")
+    if severity not in SEVERITIES:
+        f.error((*path, "severity"), f"invalid value {severity!r}; allowed: {', '.join(SEVERITIES)}")
+        severity = "warning"
     return AnomalySpec(
         name=name,
         alert=alert,
@@ -169,7 +176,7 @@ def _spec(f: _Fields, raw: Any, path: YPath) -> AnomalySpec | None:
         warmup_s=warmup,
         seasonal_weeks=weeks,
         for_s=f.duration(raw, "for", path, 180.0, positive=False),
-        severity=severity,
+        severity=str(severity),
         labels=labels,
         source=f"{f.filename}:{f.doc.line(path)}",
     )
@@ -185,12 +192,7 @@ class AnomalyFile:
 
 def parse_specs(text: str, filename: str) -> AnomalyFile:
     """The anomaly rules in `text`; raises RuleFileError listing every problem as `file:line: field: message`."""
-    try:
-        doc = load_located(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        raise RuleFileError([f"{filename}:{line}: invalid YAML: {getattr(exc, 'problem', exc)}"]) from exc
+    doc = load_or_raise(text, filename)
     if not isinstance(doc.data, dict) or not isinstance(doc.data.get("anomalies"), list):
         raise RuleFileError([f"{filename}:1: anomalies: an anomaly file needs a top-level 'anomalies' list"])
     f = _Fields(filename, doc)
@@ -214,3 +216,22 @@ def parse_specs(text: str, filename: str) -> AnomalyFile:
     if f.problems:
         raise RuleFileError(f.problems)
     return AnomalyFile(interval, tuple(s for s in specs if s is not None))
+
+
+def retention_warnings(specs: tuple[AnomalySpec, ...], retention_s: float) -> list[str]:
+    """One line per rule whose baseline reads further back than `retention_s`."""
+    out = []
+    for spec in specs:
+        too_long = beyond(spec.history_s, retention_s)
+        if too_long is None:
+            continue
+        window, back = format_duration(spec.window_s), format_duration(spec.history_s)
+        if spec.seasonal_weeks:
+            what = f"seasonal_weeks: warning: anomaly {spec.name!r} seasonal_weeks {spec.seasonal_weeks}"
+            effect = "its seasonal mean silently averages only the weeks still kept"
+            what += f" (window {window}) reads back {back}, {too_long}"
+        else:
+            what = f"window: warning: anomaly {spec.name!r} window {window} reads back {back}, {too_long}"
+            effect = "its trailing mean covers only the samples kept"
+        out.append(f"{spec.source}: {what}; {effect}; {ADVICE}")
+    return out

@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify
 
-from alert_worker.rules.loader import LABEL_NAME
+from alert_worker.rules.yamlpos import LABEL_NAME
 
 bp = Blueprint("alerts_openapi", __name__)
 

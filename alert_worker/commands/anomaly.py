@@ -7,8 +7,10 @@ import sys
 from pathlib import Path
 
 from alert_worker.anomaly import compile_files, parse_specs
+from alert_worker.anomaly.spec import retention_warnings
 from alert_worker.commands.output import current_text, write_output
 from alert_worker.exceptions import RuleFileError
+from alert_worker.rules.retention import add_retention_option
 
 DEFAULT_SPEC = "prometheus/anomaly/heron-anomaly.yml"
 DEFAULT_RECORDING = "prometheus/recording/heron-anomaly.recording.yml"
@@ -25,6 +27,8 @@ def compile_cmd(args: argparse.Namespace) -> int:
     except RuleFileError as exc:
         print("\n".join(exc.problems), file=sys.stderr)
         return 2
+    for line in retention_warnings(parsed.specs, args.retention):
+        print(line, file=sys.stderr)
     recording, alerts = compile_files(parsed.specs, parsed.interval_s, args.spec)
     outputs = {Path(args.recording): recording, Path(args.rules): alerts}
     if args.check:
@@ -49,4 +53,5 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--recording", default=DEFAULT_RECORDING, help="recording rule file Prometheus loads")
     p.add_argument("--rules", default=DEFAULT_RULES, help="alert rule file Heron's engine loads")
     p.add_argument("--check", action="store_true", help="only check the outputs are up to date (exit 1 if not)")
+    add_retention_option(p)
     p.set_defaults(func=compile_cmd)

@@ -18,7 +18,7 @@ from alert_worker.exceptions import RuleFileError, ShorthandError, SourceError
 from alert_worker.rules.backtest import align, backtest
 from alert_worker.rules.durations import parse_duration
 from alert_worker.rules.evaluator import EvalSettings
-from alert_worker.rules.expand import Recording, expand, load_recording_rules
+from alert_worker.rules.expand import ExpandError, Recording, expand, load_recording_rules
 from alert_worker.rules.loader import load_rule_files
 from alert_worker.rules.logtest import (
     LogTestFileError,
@@ -185,7 +185,15 @@ def _replay(
     end = time.time()
     for group, raw_rule in matches:
         # Recorded series have no past before their rule was loaded: replay from the raw series instead.
-        rule = dataclasses.replace(raw_rule, expr=expand(raw_rule.expr, recording))
+        try:
+            rule = dataclasses.replace(raw_rule, expr=expand(raw_rule.expr, recording))
+        except ExpandError as exc:
+            for problem in exc.problems:
+                print(f"rules backtest: {raw_rule.name} ({raw_rule.source}): {problem}", file=sys.stderr)
+            print(
+                "rules backtest: the recorded series above have no past to replay; nothing was queried", file=sys.stderr
+            )
+            return 2
         step = parse_duration(args.step) if args.step else group.interval_s
         start, stop = align(end - since, end, step)
         try:

@@ -12,8 +12,9 @@ from alert_worker.commands.output import current_text, write_output
 from alert_worker.config import resolve_config
 from alert_worker.exceptions import RuleFileError, SourceError
 from alert_worker.rules.loader import parse_rules
+from alert_worker.rules.retention import add_retention_option
 from alert_worker.slo.generate import Generated, generate
-from alert_worker.slo.spec import SpecFile, load_specs
+from alert_worker.slo.spec import SpecFile, load_specs, retention_warnings
 from alert_worker.slo.status import fetch_status, format_status, status_json
 from alert_worker.sources.prometheus import PrometheusSource
 
@@ -52,17 +53,32 @@ def outputs(spec_path: Path, recording_dir: Path | None, rules_dir: Path | None)
     ) / f"{stem}.slo.rules.yml"
 
 
+def spec_label(path: Path) -> str:
+    """The spec's path as the generated header names it: relative to the current directory (the project
+    root, where `alert-worker slo generate` runs) when inside it, else as given."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
 def compile_spec(spec: SpecFile) -> Generated:
     path = Path(spec.path)
-    generated = generate(spec, f"{path.parent.name}/{path.name}")
+    generated = generate(spec, spec_label(path))
     parse_rules(generated.alerts, f"{path} (generated alert rules)")  # Heron's own loader must accept them
     return generated
+
+
+def _warn_retention(specs: list[SpecFile], retention_s: float) -> None:
+    for line in retention_warnings(specs, retention_s):
+        print(line, file=sys.stderr)
 
 
 def check(args: argparse.Namespace) -> int:
     specs = _load(args.files, "check")
     if specs is None:
         return 1
+    _warn_retention(specs, args.retention)
     for spec in specs:
         compile_spec(spec)
         for slo in spec.slos:
@@ -76,6 +92,7 @@ def generate_cmd(args: argparse.Namespace) -> int:
     specs = _load(args.files, "generate")
     if specs is None:
         return 1
+    _warn_retention(specs, args.retention)
     stale = []
     for spec in specs:
         generated = compile_spec(spec)
@@ -123,12 +140,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     files_help = f"SLO spec files (default {DEFAULT_SPECS})"
     p = ssub.add_parser("check", help="validate SLO specs; errors as file:line: field: message")
     p.add_argument("files", nargs="*", help=files_help)
+    add_retention_option(p)
     p.set_defaults(func=check)
     p = ssub.add_parser("generate", help="write recording rules (Prometheus) and alert rules (Heron) for each spec")
     p.add_argument("files", nargs="*", help=files_help)
     p.add_argument("--recording-dir", type=Path, default=None, help="default: recording/ beside the spec's folder")
     p.add_argument("--rules-dir", type=Path, default=None, help="default: rules/ beside the spec's folder")
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 if a generated file is out of date")
+    add_retention_option(p)
     p.set_defaults(func=generate_cmd)
     p = ssub.add_parser("status", help="each SLO's error budget left, burn rates and time to exhaustion")
     p.add_argument("files", nargs="*", help=files_help)

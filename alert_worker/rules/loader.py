@@ -7,31 +7,28 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from alert_worker.exceptions import RuleFileError, TemplateError
 from alert_worker.rules import model
 from alert_worker.rules.durations import parse_duration
 from alert_worker.rules.logsql import logsql_shape_problem
 from alert_worker.rules.promql import promql_problem
 from alert_worker.rules.templating import check_template
-from alert_worker.rules.yamlpos import Located, load_located
+from alert_worker.rules.yamlpos import LABEL_NAME, Located, Problems, label_name_problem, load_or_raise
 from alert_worker.rules.yamlpos import Path as YPath
 
 LogsQLCheck = Callable[[str], str | None]
 """Asks the log store's own parser about a LogsQL expression: its message when refused, else None."""
 
-LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 CHANNEL_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 _GROUP_KEYS = {"name", "interval", "rules", "limit", "query_offset", "type"}
 _RULE_KEYS = {"alert", "record", "expr", "for", "keep_firing_for", "labels", "annotations"}
 
 
-class _Checker:
+class _Checker(Problems):
     def __init__(self, filename: str, doc: Located, logsql_check: LogsQLCheck | None = None) -> None:
-        self.filename, self.doc, self.logsql_check = filename, doc, logsql_check
-        self.problems: list[str] = []
+        super().__init__(filename, doc)
+        self.logsql_check = logsql_check
 
     def expr(self, value: Any, path: YPath, group_type: model.GroupType) -> None:
         language = "LogsQL" if group_type == "vlogs" else "PromQL"
@@ -47,10 +44,6 @@ class _Checker:
             problem = promql_problem(text)
         if problem:
             self.error(path, f"invalid {language} {text[:200]!r}: {problem}")
-
-    def error(self, path: YPath, message: str) -> None:
-        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
-        self.problems.append(f"{self.filename}:{self.doc.line(path)}: {where}: {message}")
 
     def duration(self, value: Any, path: YPath) -> float:
         if value is None:
@@ -69,8 +62,8 @@ class _Checker:
             return {}
         out = {}
         for key, item in value.items():
-            if not LABEL_NAME.match(key):
-                self.error((*path, key), f"invalid {what[:-1]} name {key!r}; use letters, digits and _")
+            if problem := label_name_problem(key, what[:-1]):
+                self.error((*path, key), problem)
             if isinstance(item, dict | list):
                 self.error((*path, key), f"{what[:-1]} value must be a string, got {type(item).__name__}")
                 continue
@@ -191,12 +184,7 @@ def parse_rules(
     LogsQL expressions (`type: vlogs` groups) are checked for shape here, and by `logsql_check`
     (the log store's parser) when given.
     """
-    try:
-        doc = load_located(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        raise RuleFileError([f"{filename}:{line}: invalid YAML: {getattr(exc, 'problem', exc)}"]) from exc
+    doc = load_or_raise(text, filename)
     chk = _Checker(filename, doc, logsql_check)
     if not isinstance(doc.data, dict) or not isinstance(doc.data.get("groups"), list):
         raise RuleFileError([f"{filename}:1: groups: a rule file needs a top-level 'groups' list"])

@@ -13,6 +13,10 @@ GroupType = Literal["prometheus", "vlogs"]
 GROUP_TYPES: tuple[GroupType, ...] = ("prometheus", "vlogs")
 
 # Heron's per-rule extensions live in annotations so `promtool check rules` accepts the file.
+SEVERITIES = ("critical", "page", "ticket", "warning", "info")
+"""Severities Heron's rules use: prometheus/rules/heron.routing.yaml routes critical, page and ticket to
+their own receivers (and inhibits warning under critical, ticket under page); warning and info take the
+default route."""
 ANNOTATION_CHANNELS = "heron_channels"
 ANNOTATION_COOLDOWN = "heron_cooldown"
 ANNOTATION_REPEAT = "heron_repeat_interval"

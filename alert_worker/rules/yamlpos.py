@@ -1,12 +1,21 @@
-"""YAML loading that remembers the line of every value, so errors can say `file:line`."""
+"""YAML loading that remembers the line of every value, so errors can say `file:line: field: message`.
+
+Shared by the rule, SLO and anomaly file loaders: `load_or_raise` (YAML syntax errors), `Problems`
+(located messages) and `label_name_problem` (Prometheus label names).
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
 
+from alert_worker.exceptions import RuleFileError
+
 Path = tuple[str | int, ...]
+LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+"""A Prometheus label name (also an alert name)."""
 
 
 class Located:
@@ -53,3 +62,36 @@ def load_located(text: str) -> Located:
     lines: dict[Path, int] = {}
     data = None if node is None else _convert(node, (), lines)
     return Located(data, lines)
+
+
+def load_or_raise(text: str, filename: str) -> Located:
+    """`load_located`, with a YAML syntax error raised as RuleFileError `file:line: invalid YAML: ...`."""
+    try:
+        return load_located(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        raise RuleFileError([f"{filename}:{line}: invalid YAML: {getattr(exc, 'problem', exc)}"]) from exc
+
+
+def field_name(path: Path) -> str:
+    """`("groups", 0, "rules", 2, "expr")` as `groups[0].rules[2].expr`."""
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+
+
+class Problems:
+    """Collects `file:line: field: message` lines for one located document."""
+
+    def __init__(self, filename: str, doc: Located) -> None:
+        self.filename, self.doc = filename, doc
+        self.problems: list[str] = []
+
+    def error(self, path: Path, message: str) -> None:
+        self.problems.append(f"{self.filename}:{self.doc.line(path)}: {field_name(path)}: {message}")
+
+
+def label_name_problem(key: object, what: str = "label") -> str | None:
+    """`invalid label name 'x-y'; use letters, digits and _`, or None for a valid name."""
+    if LABEL_NAME.match(str(key)):
+        return None
+    return f"invalid {what} name {key!r}; use letters, digits and _"

@@ -30,12 +30,11 @@ from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any
 
-import yaml
-
 from alert_worker.exceptions import RuleFileError
 from alert_worker.rules.durations import parse_duration
 from alert_worker.rules.promql import promql_problem
-from alert_worker.rules.yamlpos import Located, Path, load_located
+from alert_worker.rules.retention import ADVICE, beyond
+from alert_worker.rules.yamlpos import Path, Problems, label_name_problem, load_or_raise
 from alert_worker.slo import sli
 
 VERSIONS = ("heron/v1", "prometheus/v1")
@@ -44,7 +43,6 @@ when not given, as in Sloth)."""
 WINDOWS: Mapping[str, float] = {"28d": 28 * 86400.0, "30d": 30 * 86400.0}
 NAME = re.compile(r"^[a-z0-9]([a-z0-9_.-]*[a-z0-9])?$")
 ALERT_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
-LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 RESERVED_LABELS = frozenset({"service_name", "slo", "severity", "alertname"})
 _TOP_KEYS = {"version", "service", "labels", "slos", "interval", "budget_interval"}
 _SLO_KEYS = {"name", "objective", "window", "description", "sli", "alerting", "labels"}
@@ -107,15 +105,7 @@ def _camel(text: str) -> str:
     return "".join(p[:1].upper() + p[1:] for p in re.split(r"[^a-zA-Z0-9]+", text) if p)
 
 
-class _Checker:
-    def __init__(self, filename: str, doc: Located) -> None:
-        self.filename, self.doc = filename, doc
-        self.problems: list[str] = []
-
-    def error(self, path: Path, message: str) -> None:
-        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
-        self.problems.append(f"{self.filename}:{self.doc.line(path)}: {where}: {message}")
-
+class _Checker(Problems):
     def unknown(self, raw: Mapping[str, Any], allowed: set[str], path: Path) -> None:
         for key in sorted(set(raw) - allowed):
             self.error((*path, key), f"unknown field {key!r}; allowed: {', '.join(sorted(allowed))}")
@@ -131,8 +121,8 @@ class _Checker:
     def labels(self, raw: Any, path: Path) -> dict[str, str]:
         out = {}
         for key, value in self.mapping(raw, path, "labels").items():
-            if not LABEL_NAME.match(key):
-                self.error((*path, key), f"invalid label name {key!r}; use letters, digits and _")
+            if problem := label_name_problem(key):
+                self.error((*path, key), problem)
             elif key in RESERVED_LABELS:
                 self.error(
                     (*path, key), f"label {key!r} is set by Heron; reserved: {', '.join(sorted(RESERVED_LABELS))}"
@@ -283,12 +273,7 @@ def _slo(chk: _Checker, raw: Any, path: Path, service: str, labels: Mapping[str,
 
 def parse_spec(text: str, filename: str) -> SpecFile:
     """The SLOs in `text`; raises RuleFileError listing every problem as `file:line: field: message`."""
-    try:
-        doc = load_located(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        raise RuleFileError([f"{filename}:{line}: invalid YAML: {getattr(exc, 'problem', exc)}"]) from exc
+    doc = load_or_raise(text, filename)
     chk = _Checker(filename, doc)
     if not isinstance(doc.data, dict):
         raise RuleFileError([f"{filename}:1: an SLO spec is a mapping with version, service and slos"])
@@ -339,3 +324,16 @@ def load_specs(paths: list[FsPath]) -> list[SpecFile]:
     if problems:
         raise RuleFileError(problems)
     return specs
+
+
+def retention_warnings(specs: list[SpecFile], retention_s: float) -> list[str]:
+    """One line per SLO whose window reaches past `retention_s`: its ratio would cover less than the window."""
+    out = []
+    for spec in specs:
+        for slo in spec.slos:
+            if too_long := beyond(slo.window_s, retention_s):
+                out.append(
+                    f"{slo.source}: window: warning: SLO {slo.service}/{slo.name} window {slo.window} is {too_long}; "
+                    f"its error ratio covers only the samples kept, so the budget left is overstated; {ADVICE}"
+                )
+    return out

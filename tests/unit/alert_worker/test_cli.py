@@ -181,3 +181,20 @@ def test_an_unwritable_output_path_is_named_without_a_traceback(tmp_path, capsys
     err = capsys.readouterr().err
     assert f"{prog}: cannot write {blocker}/" in err
     assert "choose a writable path" in err
+
+
+def test_backtest_refuses_a_recorded_series_it_cannot_inline_naming_it(tmp_path, capsys):
+    rules, recording = tmp_path / "a.rules.yml", tmp_path / "r.yml"
+    rules.write_text(
+        "groups:\n  - name: g\n    rules:\n      - alert: Burn\n        expr: 'job:ratio{team=\"x\"} > 1'\n"
+    )
+    recording.write_text(
+        "groups:\n  - name: r\n    rules:\n      - record: job:ratio\n        expr: sum(rate(e[5m]))\n"
+        "        labels: {slo: a}\n"
+    )
+    # Unreachable Prometheus: the refusal comes before any query.
+    args = ["rules", "backtest", "Burn", "--rules", str(rules), "--recording", str(recording)]
+    assert main([*args, "--prometheus-url", "http://127.0.0.1:9"]) == 2
+    err = capsys.readouterr().err
+    assert f"rules backtest: Burn ({rules}:4): job:ratio{{team=\"x\"}}: label 'team' is not a static label" in err
+    assert "nothing was queried" in err

@@ -114,7 +114,7 @@ def remote_write_receiver_dropped(doc: dict[str, Any]) -> None:
 
 def shorter_prometheus_retention(doc: dict[str, Any]) -> None:
     command = _service("prometheus")(doc)["command"]
-    command[command.index("--storage.tsdb.retention.time=15d")] = "--storage.tsdb.retention.time=30d"
+    command[command.index("--storage.tsdb.retention.time=35d")] = "--storage.tsdb.retention.time=15d"
 
 
 def victorialogs_retention_default(doc: dict[str, Any]) -> None:
@@ -174,7 +174,7 @@ DRIFTS: list[tuple[Edit, str, str, str]] = [
     (sender_runs_the_wrong_role, "alert-sender", "command --role", "['evaluate'] where heron up passes ['deliver']"),
     (beat_runs_a_worker, "alert-beat", "command", "subcommand ['worker'] where heron up runs ['beat']"),
     (remote_write_receiver_dropped, "prometheus", "command --web.enable-remote-write-receiver", "[]"),
-    (shorter_prometheus_retention, "prometheus", "command --storage.tsdb.retention.time", "['30d']"),
+    (shorter_prometheus_retention, "prometheus", "command --storage.tsdb.retention.time", "['15d']"),
     (victorialogs_retention_default, "victorialogs", "command -retentionPeriod", "heron up passes ['7d']"),
     (redis_without_fsync, "redis", "command --appendfsync", "['no'] where heron up passes ['everysec']"),
     (collector_reads_another_config, "otel-collector", "command --config", "otel-collector.yaml"),

@@ -39,3 +39,15 @@ def test_bad_spec_exits_2_with_file_line_and_field(tmp_path: Path, capsys: pytes
 def test_default_pack_is_up_to_date(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(Path(__file__).resolve().parents[4])
     assert main(["anomaly", "compile", "--check"]) == 0
+
+
+def test_compile_warns_when_history_exceeds_retention(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec, rec, rules = tmp_path / "a.yml", tmp_path / "a.recording.yml", tmp_path / "a.rules.yml"
+    spec.write_text(SPEC)
+    args = ["anomaly", "compile", str(spec), "--recording", str(rec), "--rules", str(rules)]
+    assert main(args) == 0
+    assert "warning" not in capsys.readouterr().err  # 3 weeks fit the shipped 35d
+    assert main([*args, "--retention", "15d"]) == 0
+    err = capsys.readouterr().err
+    assert f"{spec}:2: seasonal_weeks: warning: anomaly 'cpu' seasonal_weeks 3 (window 1h) reads back 21d30m" in err
+    assert "longer than Prometheus' retention 15d" in err

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from alert_worker.anomaly.spec import parse_specs
+from alert_worker.anomaly.spec import parse_specs, retention_warnings
 from alert_worker.exceptions import RuleFileError
 
 GOOD = """\
@@ -52,6 +52,18 @@ def test_defaults() -> None:
         ("colour", "red", "pack.yml:8: anomalies[0].colour: unknown field 'colour'"),
         ("labels", "{'team-name': x}", "pack.yml:8: anomalies[0].labels.team-name: invalid label name 'team-name'"),
         ("expr", "'rate(x[5m]'", "pack.yml:8: anomalies[0].expr: invalid PromQL 'rate(x[5m]'"),
+        (
+            "severity",
+            "urgent",
+            "pack.yml:8: anomalies[0].severity: invalid value 'urgent'; allowed: critical, page, ticket, warning, info",
+        ),
+        (
+            "labels",
+            "{severity: critical}",
+            "pack.yml:8: anomalies[0].labels.severity: label 'severity' is set by Heron; "
+            "use the rule's `severity` field",
+        ),
+        ("labels", "{alertname: X}", "pack.yml:8: anomalies[0].labels.alertname: label 'alertname' is set by Heron"),
     ],
 )
 def test_bad_field_is_named_with_its_line(field: str, value: str, expect: str) -> None:
@@ -77,3 +89,19 @@ def test_duplicate_names_and_missing_list() -> None:
         RuleFileError, match=r"pack.yml:1: anomalies: an anomaly file needs a top-level 'anomalies' list"
     ):
         parse_specs("interval: 30s\n", "pack.yml")
+
+
+def test_history_longer_than_retention_is_warned_naming_field_value_and_retention() -> None:
+    (spec,) = parse_specs(GOOD + "    seasonal_weeks: 8\n", "pack.yml").specs
+    assert spec.history_s == 56 * 86400 + 1800
+    assert retention_warnings((spec,), 35 * 86400) == [
+        "pack.yml:3: seasonal_weeks: warning: anomaly 'checkout_rate' seasonal_weeks 8 (window 1h) reads back "
+        "56d30m, longer than Prometheus' retention 35d; its seasonal mean silently averages only the weeks still "
+        "kept; raise Prometheus' --storage.tsdb.retention.time or query a long-retention store "
+        "(Thanos, VictoriaMetrics)"
+    ]
+    (default,) = parse_specs(GOOD, "pack.yml").specs
+    assert retention_warnings((default,), 35 * 86400) == []
+    (flat,) = parse_specs(GOOD + "    seasonal_weeks: 0\n    window: 2d\n", "pack.yml").specs
+    (line,) = retention_warnings((flat,), 86400)
+    assert line.startswith("pack.yml:3: window: warning: anomaly 'checkout_rate' window 2d reads back 2d, longer")

@@ -72,9 +72,15 @@ THANOS_QUERY_REPLICA_LABELS = (THANOS_REPLICA_LABEL, "tenant_id")
 """Labels Query removes while merging: the receiver copies, and the receive tenant (Heron writes one
 tenant), so series carry the same labels as on single-node Prometheus."""
 
-VICTORIALOGS_STORAGE_FLAGS = ("-inmemoryDataFlushInterval=1s",)
-"""A log storage node writes what it holds in memory to disk every second (default 5 s): the most
-it can lose when killed (VictoriaLogs does not replicate between storage nodes; docs/scaling.md)."""
+VICTORIALOGS_FLUSH_SECONDS = 1
+VICTORIALOGS_STORAGE_FLAGS = (f"-inmemoryDataFlushInterval={VICTORIALOGS_FLUSH_SECONDS}s",)
+"""A log storage node writes what it holds in memory to disk every second (default 5 s)."""
+
+VICTORIALOGS_LOSS_WINDOW_SECONDS = 1 + 1 + 2 * VICTORIALOGS_FLUSH_SECONDS + 1
+"""How long before a log storage node's crash the logs it may lose were acknowledged (VictoriaLogs does
+not replicate between storage nodes; docs/scaling.md): vlinsert acknowledges once a row is in its send
+buffer (sent every 1 s), the node keeps rows in a buffer for up to 1 s before they form an in-memory
+part, that part reaches disk within two flush intervals, plus 1 s of slack for a loaded machine."""
 
 CLUSTER_COLLECTOR_OVERLAY = (
     "yaml:service::pipelines::metrics::processors: [memory_limiter, resource/labels]",

@@ -1,19 +1,26 @@
-"""The cluster topology under faults: kill -9 a collector, a receiver and a log storage node while data flows.
+"""The cluster topology under faults, and the same answers as single-node Prometheus.
 
-Every metric point sent must be readable through Thanos Query afterwards, counted per series. Logs: every
-line must be readable, except lines acknowledged within the documented loss window (VICTORIALOGS_LOSS_WINDOW_SECONDS) before
-the log storage node died; each missing line's acknowledgement time is checked against it.
+Kill -9 a collector, a receiver and a log storage node while data flows: every metric point sent must be
+readable through Thanos Query afterwards, counted per series; every log line must be readable, except
+lines acknowledged within the documented loss window (VICTORIALOGS_LOSS_WINDOW_SECONDS) before the log
+storage node died, each checked by its acknowledgement time. A rule keeps firing, notified once.
 """
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Iterator
+from functools import partial
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import redis
 
@@ -22,9 +29,11 @@ from alert_worker.notify.routing import parse_routing
 from alert_worker.rules.loader import parse_rules
 from alert_worker.sources.prometheus import PrometheusSource
 from alert_worker.state.redis_store import RedisStore
+from heron_stack.dashboards import render_all
+from heron_stack.dashboards.checks import queries, substitute
 from heron_stack.stack_table import VICTORIALOGS_LOSS_WINDOW_SECONDS
 from tests.fixtures.cluster import CountedSender, kill_9, logs_line_ids, restarted, start_cluster
-from tests.fixtures.stack import StackHandle
+from tests.fixtures.stack import StackHandle, clean_env, start_stack
 from tests.helpers import prom_query, wait_for
 
 pytestmark = pytest.mark.integration
@@ -158,3 +167,82 @@ def test_no_point_or_line_is_lost_when_a_collector_a_receiver_and_a_log_node_are
     )
     got = logs_line_ids(cluster.victorialogs_url, run_id)
     assert set(got) <= set(sent), "the select tier returned lines nobody sent"
+
+
+class OtlpTee:
+    """An OTLP/HTTP endpoint that passes every request on to two stacks, accepting it only when both did."""
+
+    def __init__(self, *targets: str) -> None:
+        client = httpx.Client(timeout=30)
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                headers = {k: v for k, v in self.headers.items() if k.lower() in {"content-type", "content-encoding"}}
+                codes = [client.post(f"{t}{self.path}", content=body, headers=headers).status_code for t in targets]
+                self.send_response(200 if all(code == 200 for code in codes) else 503)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+SCRAPED = re.compile(r"\bup\{|\botelcol_")
+"""Collector self-metrics, which single-node Prometheus scrapes and the cluster does not (docs/scaling.md)."""
+
+SIMULATE = [sys.executable, "-m", "heron_stack.cli", "simulate", "--hosts", "3", "--interval", "5", "--duration", "20"]
+
+
+def _as_set(result: list[dict[str, Any]]) -> set[tuple[frozenset[tuple[str, str]], str]]:
+    return {(frozenset(r["metric"].items()), r["value"][1]) for r in result}
+
+
+def test_dashboard_queries_answer_the_same_through_thanos_query_as_on_prometheus(
+    cluster: StackHandle, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    single = start_stack(Path(tmp_path_factory.mktemp("single")), only=["prometheus", "collector"])
+    tee = OtlpTee(cluster.otlp_http_endpoint, single.otlp_http_endpoint)
+    prefix = f"par-{uuid.uuid4().hex[:6]}-"
+    try:
+        run = subprocess.run(
+            [*SIMULATE, "--endpoint", tee.url, "--prefix", prefix],
+            check=False,
+            timeout=90,
+            env=clean_env(),
+            capture_output=True,
+            text=True,
+        )
+        assert run.returncode == 0, (
+            f"heron simulate through both stacks failed: {run.stdout[-600:]} {run.stderr[-600:]}"
+        )
+        count = f'count(count_over_time(system_uptime_seconds{{host_name=~"{prefix}.*"}}[10m]))'
+        for url in (cluster.prometheus_url, single.prometheus_url):
+            wait_for(partial(prom_query, url, count), timeout=30, what=f"the simulated hosts in {url}")
+        at = time.time() - 2
+        compared = answered = 0
+        mismatched = []
+        for dash in render_all().values():
+            for query in queries(dash):
+                if query.datasource_type != "prometheus" or not query.expr or SCRAPED.search(query.expr):
+                    continue
+                expr = substitute(query.expr, {"host": f"{prefix}0", "service": "none"})
+                on_thanos = _as_set(prom_query(cluster.prometheus_url, expr, at=at))
+                on_prometheus = _as_set(prom_query(single.prometheus_url, expr, at=at))
+                compared += 1
+                answered += bool(on_prometheus)
+                if on_thanos != on_prometheus:
+                    mismatched.append(f"{query.dashboard_uid}/{query.panel_title}: {expr}")
+    finally:
+        tee.close()
+        single.stack.down()
+    print(f"dashboard queries compared {compared}, with data {answered}")
+    assert not mismatched, f"{len(mismatched)} of {compared} queries differ: {mismatched[:5]}"
+    assert answered >= compared // 2, f"only {answered} of {compared} dashboard queries had data to compare"

@@ -78,10 +78,12 @@ def _cmd_up(stack: Stack, only: Sequence[str] | None) -> int:
         print(f"{result.name:<12} {state:<16} {urls}")
     cfg = stack.config
     print()
-    query = "Thanos Query (Prometheus API)" if cfg.topology == "cluster" else "Prometheus: "
-    print(f"{query:<12} {cfg.url('prometheus')}")
+    thanos = (
+        "  (Thanos Query: the Prometheus API over the receivers and the bucket)" if cfg.topology == "cluster" else ""
+    )
+    print(f"Prometheus:  {cfg.url('prometheus')}{thanos}")
     print(f"OTLP:        gRPC {cfg.url('otlp_grpc')}   HTTP {cfg.url('otlp_http')}")
-    if any(r.name == "victorialogs" for r in results):
+    if any(r.name in {"victorialogs", "vlselect"} for r in results):
         print(f"Log search:  {cfg.url('victorialogs')}/select/vmui/  (VictoriaLogs UI; or `heron logs QUERY`)")
     started = {r.name for r in results}
     if "grafana" in started:

@@ -104,3 +104,12 @@ def test_a_base_port_that_leaves_no_room_is_refused(tmp_path: Path) -> None:
         resolve({"HERON_CLUSTER_BASE_PORT": "65530"}, state_dir=tmp_path)
     ports = resolve({"HERON_CLUSTER_BASE_PORT": "20000"}, state_dir=tmp_path).cluster_ports
     assert sorted(ports.values()) == list(range(20000, 20000 + len(CLUSTER_PORT_NAMES)))
+
+
+def test_up_topology_is_remembered_for_status_and_down(tmp_path: Path) -> None:
+    from heron_stack.cli import _with_topology
+
+    base = resolve({}, state_dir=tmp_path)
+    assert _with_topology(base, None).topology == "single"
+    assert _with_topology(base, "cluster").topology == "cluster"
+    assert _with_topology(base, None).topology == "cluster", "status and down act on what `up` last ran"

@@ -180,7 +180,11 @@ class GoComponent:
             found = shutil.which(candidate)
             if found and _version_of([found, *self.version_argv]) == self.version:
                 return ComponentStatus(self.name, self.version, Path(found), "on PATH")
-        when = "when the tests need it" if self.name in ON_DEMAND else "on first `heron up`"
+        when = (
+            "when the tests or `heron up --topology cluster` need it"
+            if self.name in ON_DEMAND
+            else "on first `heron up`"
+        )
         return ComponentStatus(self.name, self.version, None, f"not built yet (built {when})")
 
     def ensure(self, progress: Progress = _stderr) -> Path:

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from heron_stack import cluster, components, config, logs_command, services, simulate
 from heron_stack.doctor import doctor_command, timeout_seconds
+from heron_stack.environment_variables import HERON_TOPOLOGY
 from heron_stack.exceptions import ConfigError, HeronStackError
 from heron_stack.stack import Stack
 
@@ -184,8 +186,13 @@ def _topology_file(cfg: config.StackConfig) -> Path:
     return cfg.state_dir / "run" / "topology"
 
 
-def _with_topology(cfg: config.StackConfig, chosen: str | None) -> config.StackConfig:
-    """`up --topology` wins and is remembered for `status` and `down`; otherwise what `up` last ran."""
+def _with_topology(
+    cfg: config.StackConfig, chosen: str | None, environ: Mapping[str, str] | None = None
+) -> config.StackConfig:
+    """`up --topology` wins, then HERON_TOPOLOGY; otherwise what `up` last ran in this state directory."""
+    environ = os.environ if environ is None else environ
+    if chosen is None and environ.get(HERON_TOPOLOGY):
+        chosen = cfg.topology  # config.resolve checked it
     if chosen is not None:
         _topology_file(cfg).parent.mkdir(parents=True, exist_ok=True)
         _topology_file(cfg).write_text(chosen, encoding="utf-8")

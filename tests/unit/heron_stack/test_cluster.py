@@ -110,6 +110,8 @@ def test_up_topology_is_remembered_for_status_and_down(tmp_path: Path) -> None:
     from heron_stack.cli import _with_topology
 
     base = resolve({}, state_dir=tmp_path)
-    assert _with_topology(base, None).topology == "single"
-    assert _with_topology(base, "cluster").topology == "cluster"
-    assert _with_topology(base, None).topology == "cluster", "status and down act on what `up` last ran"
+    assert _with_topology(base, None, {}).topology == "single"
+    assert _with_topology(base, "cluster", {}).topology == "cluster"
+    assert _with_topology(base, None, {}).topology == "cluster", "status and down act on what `up` last ran"
+    single = resolve({"HERON_TOPOLOGY": "single"}, state_dir=tmp_path)
+    assert _with_topology(single, None, {"HERON_TOPOLOGY": "single"}).topology == "single", "the setting wins"

@@ -66,6 +66,7 @@ groups:
       - alert: DrillSeriesHigh
         expr: heron_drill_value{{drill_run="{run_id}", drill_series="3"}} > 2
 """
+        self.rules = rules
         (self.group,) = parse_rules(rules, "drill.yml")
         self.redis_url = cluster.redis_url.rsplit("/", 1)[0] + "/11"
         self.source = PrometheusSource(cluster.prometheus_url)
@@ -109,8 +110,19 @@ def _series_counts(cluster: StackHandle, run_id: str) -> dict[str, int]:
     return {r["metric"]["drill_series"]: int(float(r["value"][1])) for r in result}
 
 
+def _backtest(cluster: StackHandle, rules: str, tmp_path: Path) -> str:
+    """`alert-worker rules backtest` of the drill rule over the last two minutes, through Thanos Query."""
+    path = tmp_path / "drill.rules.yml"
+    path.write_text(rules, encoding="utf-8")
+    argv = [sys.executable, "-m", "alert_worker", "rules", "backtest", "DrillSeriesHigh", "--rules", str(path)]
+    argv += ["--since", "2m", "--step", "1s", "--prometheus-url", cluster.prometheus_url]
+    run = subprocess.run(argv, check=False, capture_output=True, text=True, timeout=60, env=clean_env())
+    assert run.returncode == 0, run.stderr
+    return run.stdout
+
+
 def test_no_point_or_line_is_lost_when_a_collector_a_receiver_and_a_log_node_are_killed(
-    cluster: StackHandle,
+    cluster: StackHandle, tmp_path: Path
 ) -> None:
     run_id = uuid.uuid4().hex[:12]
     sender = CountedSender(cluster.otlp_http_endpoint, run_id)
@@ -133,6 +145,9 @@ def test_no_point_or_line_is_lost_when_a_collector_a_receiver_and_a_log_node_are
         sender.stop()
 
     assert rule_sent == [("firing", "DrillSeriesHigh")], "the rule fired once and never resolved through the kills"
+    replay = _backtest(cluster, rule.rules, tmp_path)
+    assert "1 episode(s)" in replay, replay
+    assert "still firing" in replay, replay
 
     points = len(sender.points)
     expected = {str(i): points for i in range(sender.series)}

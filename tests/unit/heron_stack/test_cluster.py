@@ -115,3 +115,15 @@ def test_up_topology_is_remembered_for_status_and_down(tmp_path: Path) -> None:
     assert _with_topology(base, None, {}).topology == "cluster", "status and down act on what `up` last ran"
     single = resolve({"HERON_TOPOLOGY": "single"}, state_dir=tmp_path)
     assert _with_topology(single, None, {"HERON_TOPOLOGY": "single"}).topology == "single", "the setting wins"
+
+
+def test_doctor_knows_thanos_query_on_the_prometheus_port_only_in_the_cluster() -> None:
+    from heron_stack.doctor import identity
+
+    stores = json.dumps({"status": "success", "data": {"receive": [{"name": "r1"}], "store": [{"name": "s"}]}})
+    probe = identity.endpoint("prometheus", "cluster")
+    assert probe is not None
+    assert probe.classify(200, stores)[0] is identity.Seen.READY
+    assert probe.classify(200, json.dumps({"status": "success", "data": {}}))[0] is identity.Seen.STARTING
+    assert probe.classify(200, "Prometheus Server is Ready.")[0] is identity.Seen.FOREIGN
+    assert identity.endpoint("prometheus", "single") is identity.ENDPOINTS["prometheus"]

@@ -10,7 +10,7 @@ STAMP := $(VENV)/.heron-installed
 
 # Debian packages: what the stack runs, what the tests drive, what the benchmarks compare with.
 APT_RUNTIME := prometheus redis-server ca-certificates
-APT_TEST := chromium chromium-driver systemd redis-sentinel prometheus-node-exporter
+APT_TEST := chromium chromium-driver systemd redis-sentinel prometheus-node-exporter haproxy
 APT_BENCH := prometheus-node-exporter prometheus-alertmanager
 
 .PHONY: up down status test lint bench components deps-runtime deps-test deps-bench clean help

@@ -1,6 +1,7 @@
 """`heron`: run the local Heron stack and inspect its parts.
 
 heron up            build/install what is missing, start every service, print URLs
+                    (--topology cluster: several processes per tier; docs/scaling.md)
 heron down          stop exactly what `heron up` started
 heron status        one line per service
 heron components    one line per component: name, version, path, status
@@ -13,15 +14,19 @@ heron logs QUERY    search (and --follow) the stack's logs in VictoriaLogs with 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 
-from heron_stack import components, config, logs_command, services, simulate
+from heron_stack import cluster, components, config, logs_command, services, simulate
 from heron_stack.doctor import doctor_command, timeout_seconds
+from heron_stack.environment_variables import HERON_TOPOLOGY
 from heron_stack.exceptions import ConfigError, HeronStackError
 from heron_stack.stack import Stack
 
-SERVICE_NAMES = list(services.START_ORDER)
+SERVICE_NAMES = list(dict.fromkeys([*services.START_ORDER, *cluster.START_ORDER]))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -34,6 +39,12 @@ def _parser() -> argparse.ArgumentParser:
         choices=SERVICE_NAMES,
         metavar="SERVICE",
         help=f"start only these services ({', '.join(SERVICE_NAMES)})",
+    )
+    up.add_argument(
+        "--topology",
+        choices=config.TOPOLOGIES,
+        help="single: one process per part (default, HERON_TOPOLOGY); cluster: 2 collectors behind HAProxy, "
+        "3 Thanos receivers with Query, store gateway and compactor, VictoriaLogs insert/select/2 storage nodes",
     )
     sub.add_parser("down", help="stop every service `heron up` started")
     sub.add_parser("status", help="show which services run")
@@ -69,9 +80,12 @@ def _cmd_up(stack: Stack, only: Sequence[str] | None) -> int:
         print(f"{result.name:<12} {state:<16} {urls}")
     cfg = stack.config
     print()
-    print(f"Prometheus:  {cfg.url('prometheus')}")
+    thanos = (
+        "  (Thanos Query: the Prometheus API over the receivers and the bucket)" if cfg.topology == "cluster" else ""
+    )
+    print(f"Prometheus:  {cfg.url('prometheus')}{thanos}")
     print(f"OTLP:        gRPC {cfg.url('otlp_grpc')}   HTTP {cfg.url('otlp_http')}")
-    if any(r.name == "victorialogs" for r in results):
+    if any(r.name in {"victorialogs", "vlselect"} for r in results):
         print(f"Log search:  {cfg.url('victorialogs')}/select/vmui/  (VictoriaLogs UI; or `heron logs QUERY`)")
     started = {r.name for r in results}
     if "grafana" in started:
@@ -168,10 +182,32 @@ def _cmd_dashboards(action: str, host: str | None = None, minutes: float = 15) -
     return 1 if stale else 0
 
 
+def _topology_file(cfg: config.StackConfig) -> Path:
+    return cfg.state_dir / "run" / "topology"
+
+
+def _with_topology(
+    cfg: config.StackConfig, chosen: str | None, environ: Mapping[str, str] | None = None
+) -> config.StackConfig:
+    """`up --topology` wins, then HERON_TOPOLOGY; otherwise what `up` last ran in this state directory."""
+    environ = os.environ if environ is None else environ
+    if chosen is None and environ.get(HERON_TOPOLOGY):
+        chosen = cfg.topology  # config.resolve checked it
+    if chosen is not None:
+        _topology_file(cfg).parent.mkdir(parents=True, exist_ok=True)
+        _topology_file(cfg).write_text(chosen, encoding="utf-8")
+        return dataclasses.replace(cfg, topology=chosen)
+    try:
+        recorded = _topology_file(cfg).read_text(encoding="utf-8").strip()
+    except OSError:
+        return cfg
+    return dataclasses.replace(cfg, topology=recorded) if recorded in config.TOPOLOGIES else cfg
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        cfg = config.resolve()
+        cfg = _with_topology(config.resolve(), getattr(args, "topology", None))
         stack = Stack(cfg)
         commands: dict[str, Callable[[], int]] = {
             "up": lambda: _cmd_up(stack, args.only),

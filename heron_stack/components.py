@@ -1,4 +1,4 @@
-"""Find, install or build the real parts the stack runs: collector, VictoriaLogs, Prometheus, Redis.
+"""Find, install or build the real parts the stack runs: collector, VictoriaLogs, Prometheus, Redis, Thanos.
 
 The collector and VictoriaLogs are built from Go modules (pinned in `build/`) and cached per version and
 build-input hash outside the project, so a second run or CI on the same machine reuses them.
@@ -29,6 +29,12 @@ Progress = Callable[[str], None]
 
 COLLECTOR_BINARY = "heron-otelcol"
 VICTORIALOGS_BINARY = "victoria-logs"
+THANOS_BINARY = "thanos"
+THANOS_GO_DIRECTIVE = "1.26.0"
+"""The `go` line of Thanos' go.mod at the pinned release: the wrapper module asks for the same toolchain."""
+THANOS_BUILD_TAGS = ("netgo", "slicelabels")
+"""The tags of Thanos' own release build (.promu.yml): its label code converts Prometheus labels in place and
+needs the slice layout; without `slicelabels` the receivers corrupt memory answering gRPC."""
 BUILDINFO_VERSION = "github.com/VictoriaMetrics/VictoriaMetrics/lib/buildinfo.Version"
 PROMETHEUS_VERSION_VARS = "github.com/prometheus/common/version"
 GO_FIX = "Install Go 1.25 or newer (the Go toolchain from your distribution's backports or the official downloads)"
@@ -174,7 +180,11 @@ class GoComponent:
             found = shutil.which(candidate)
             if found and _version_of([found, *self.version_argv]) == self.version:
                 return ComponentStatus(self.name, self.version, Path(found), "on PATH")
-        when = "when the tests need it" if self.name in ON_DEMAND else "on first `heron up`"
+        when = (
+            "when the tests or `heron up --topology cluster` need it"
+            if self.name in ON_DEMAND
+            else "on first `heron up`"
+        )
         return ComponentStatus(self.name, self.version, None, f"not built yet (built {when})")
 
     def ensure(self, progress: Progress = _stderr) -> Path:
@@ -342,6 +352,59 @@ class PrometheusModuleComponent(GoInstallComponent):
         return [f"{self.pin.module}/cmd/{cmd}@{self.pin.version}" for cmd in ("prometheus", "promtool")]
 
 
+class ThanosComponent(GoInstallComponent):
+    """Thanos (Apache-2.0): Receive, Query, Store Gateway and Compactor of the cluster topology, one binary.
+
+    Thanos' go.mod has `replace` lines, which Go applies only in the main module, so `go install
+    MODULE@VERSION` refuses it. The build writes a small wrapper module that requires the pinned release
+    and repeats those lines (`build/thanos.replace`), then builds `cmd/thanos` inside it.
+    """
+
+    def __init__(self, project_dir: Path, cache_root: Path) -> None:
+        super().__init__("thanos", THANOS_BINARY, project_dir, cache_root, ["--version"])
+        self.replace_file = project_dir / "build" / "thanos.replace"
+        replace = self.replace_file.read_text(encoding="utf-8")
+        inputs = f"{self.pin.module}@{self.pin.version}\n{','.join(THANOS_BUILD_TAGS)}\n{replace}"
+        self.cache_dir = cache_root / "thanos" / f"{self.version}-{hashlib.sha256(inputs.encode()).hexdigest()[:12]}"
+
+    def ldflags(self) -> str:
+        stamp = {"Version": self.version, "Branch": "HEAD", "Revision": self.pin.version, "BuildUser": "heron"}
+        return " ".join(f"-X {PROMETHEUS_VERSION_VARS}.{var}={value}" for var, value in stamp.items())
+
+    def wrapper_go_mod(self) -> str:
+        """The wrapper module's go.mod: the pinned release plus Thanos' own replace lines."""
+        replace = self.replace_file.read_text(encoding="utf-8")
+        return (
+            "module heron.local/thanos-build\n\n"
+            f"go {THANOS_GO_DIRECTIVE}\n\n"
+            f"require {self.pin.module} {self.pin.version}\n\n"
+            f"{replace}"
+        )
+
+    def _build(self, log: Path, progress: Progress) -> None:
+        work = self.cache_dir / "src"
+        work.mkdir(parents=True, exist_ok=True)
+        (work / "go.mod").write_text(self.wrapper_go_mod(), encoding="utf-8")
+        env = {**os.environ, "GOFLAGS": "-mod=mod -buildvcs=false"}
+        _run_logged(
+            [
+                "go",
+                "build",
+                f"-tags={','.join(THANOS_BUILD_TAGS)}",
+                f"-ldflags={self.ldflags()}",
+                "-o",
+                str(self.cached_path),
+                f"{self.pin.module}/cmd/thanos",
+            ],
+            cwd=work,
+            env=env,
+            log=log,
+            step="go build",
+            name=self.name,
+            progress=progress,
+        )
+
+
 def victorialogs_component(project_dir: Path, cache_root: Path) -> GoInstallComponent:
     """VictoriaLogs (Apache-2.0): the log store, installed with `go install` at the pinned version."""
     return GoInstallComponent("victorialogs", VICTORIALOGS_BINARY, project_dir, cache_root, ["-version"])
@@ -364,10 +427,13 @@ def registry(config: StackConfig) -> dict[str, Component]:
         "redis": DebianComponent("redis", "redis-server", "redis-server", ["--version"]),
         # Redis under Sentinel (the cluster topology, docs/sentinel.md): the Debian package's sentinel binary.
         "redis-sentinel": DebianComponent("redis-sentinel", "redis-sentinel", "redis-sentinel", ["--version"]),
+        # The cluster topology's parts: built or installed when `heron up --topology cluster` or its tests ask.
+        "thanos": ThanosComponent(config.project_dir, cache),
+        "haproxy": DebianComponent("haproxy", "haproxy", "haproxy", ["-v"]),
     }
 
 
-ON_DEMAND = frozenset({"prometheus3", "promtool3", "redis-sentinel"})
+ON_DEMAND = frozenset({"prometheus3", "promtool3", "redis-sentinel", "thanos", "haproxy"})
 """Components built only when named: the first `make up` must not wait for them."""
 
 

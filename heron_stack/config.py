@@ -12,6 +12,7 @@ from pathlib import Path
 from heron_stack import environment_variables as ev
 from heron_stack.exceptions import ConfigError
 from heron_stack.settings import warn_unknown_settings
+from heron_stack.stack_table import cluster_ports as cluster_ports_from
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 """The Heron project directory: configs (otel-collector.yaml, prometheus/, grafana/, build/) live here."""
@@ -30,6 +31,10 @@ class StackConfig:
     ready_timeout: float = 60.0
     prometheus: str = "debian"
     """`debian` (the package, with UI) or `v3` (built from Prometheus' module, as compose ships it)."""
+    topology: str = "single"
+    """`single` (one process per part) or `cluster` (heron_stack.cluster: several per tier)."""
+    cluster_ports: Mapping[str, int] = field(default_factory=dict)
+    """The cluster topology's own ports (heron_stack.cluster.PORT_NAMES)."""
 
     def port(self, name: str) -> int:
         return self.ports[name]
@@ -97,7 +102,17 @@ def _timeout(env: Mapping[str, str]) -> float:
     return value
 
 
+CLUSTER_BASE_PORT_DEFAULT = 19100
+
 PROMETHEUS_CHOICES = ("debian", "v3")
+TOPOLOGIES = ("single", "cluster")
+
+
+def _topology(env: Mapping[str, str]) -> str:
+    raw = env.get(ev.HERON_TOPOLOGY) or "single"
+    if raw not in TOPOLOGIES:
+        raise ConfigError(ev.HERON_TOPOLOGY, raw, " or ".join(TOPOLOGIES))
+    return raw
 
 
 def _prometheus(env: Mapping[str, str]) -> str:
@@ -117,6 +132,7 @@ def resolve(
     state_dir: Path | None = None,
     ports: Mapping[str, int] | None = None,
     project_dir: Path | None = None,
+    cluster_ports: Mapping[str, int] | None = None,
 ) -> StackConfig:
     """Build the stack config from arguments, then the environment, then defaults."""
     env = os.environ if env is None else env
@@ -130,6 +146,10 @@ def resolve(
             var = ev.PORT_VARIABLES[name][0]
             raise ConfigError(var, port, f"a port not already used by {taken[port]}")
         taken[port] = name
+    base = _port(env, ev.HERON_CLUSTER_BASE_PORT, CLUSTER_BASE_PORT_DEFAULT)
+    own = {**cluster_ports_from(base), **(cluster_ports or {})}
+    if max(own.values()) > 65535:
+        raise ConfigError(ev.HERON_CLUSTER_BASE_PORT, base, f"at most {65535 - len(own) + 1}")
     return StackConfig(
         project_dir=project,
         state_dir=(state_dir or Path(env.get(ev.HERON_STATE_DIR) or project / ".heron")).resolve(),
@@ -139,4 +159,6 @@ def resolve(
         otlp_token=_token(env),
         ready_timeout=_timeout(env),
         prometheus=_prometheus(env),
+        topology=_topology(env),
+        cluster_ports=own,
     )

@@ -17,6 +17,8 @@ HERON_READY_TIMEOUT = "HERON_READY_TIMEOUT"
 HERON_PROMETHEUS = "HERON_PROMETHEUS"
 HERON_VICTORIALOGS_RETENTION = "HERON_VICTORIALOGS_RETENTION"
 HERON_COLLECTOR_MEMORY_LIMIT_MIB = "HERON_COLLECTOR_MEMORY_LIMIT_MIB"
+HERON_TOPOLOGY = "HERON_TOPOLOGY"
+HERON_CLUSTER_BASE_PORT = "HERON_CLUSTER_BASE_PORT"
 HERON_COLLECTOR_MEMORY_SPIKE_MIB = "HERON_COLLECTOR_MEMORY_SPIKE_MIB"
 
 PORT_VARIABLES: dict[str, tuple[str, int]] = {
@@ -89,6 +91,21 @@ SETTINGS = Registry(
             "module at the version compose ships (API only; the tests run this one).",
             "debian",
             ("debian", "v3"),
+        ),
+        Setting(
+            HERON_TOPOLOGY,
+            "enum",
+            "Which topology `heron up` runs: one process per part, or the cluster (2 collectors behind HAProxy, "
+            "3 Thanos receivers + Query, clustered VictoriaLogs; docs/scaling.md). `heron up --topology` overrides.",
+            "single",
+            ("single", "cluster"),
+        ),
+        Setting(
+            HERON_CLUSTER_BASE_PORT,
+            "port",
+            "First of the cluster topology's own ports (collectors, receivers, store, log nodes); they follow "
+            "it one by one.",
+            "19100",
         ),
         Setting(
             HERON_VICTORIALOGS_RETENTION,

@@ -40,6 +40,71 @@ VICTORIALOGS_RETENTION_DEFAULT = "7d"
 COLLECTOR_CONFIG = "otel-collector.yaml"
 """The collector's configuration, relative to the project directory (compose mounts the same file)."""
 
+COLLECTORS = ("collector-1", "collector-2")
+RECEIVERS = ("receive-1", "receive-2", "receive-3")
+LOG_STORAGE = ("vlstorage-1", "vlstorage-2")
+"""The cluster topology's replicated tiers (heron_stack.cluster; deploy/compose.cluster.yml)."""
+
+CLUSTER_PORT_NAMES = (
+    *(f"{c}_{kind}" for c in COLLECTORS for kind in ("grpc", "http", "health", "telemetry")),
+    *(f"{r}_{kind}" for r in RECEIVERS for kind in ("http", "grpc", "write", "capnp")),
+    "receive_lb",
+    "query_grpc",
+    "store_http",
+    "store_grpc",
+    "compact_http",
+    *(f"{s}_http" for s in LOG_STORAGE),
+    "vlinsert_http",
+)
+"""The cluster's own ports, beyond the single-node ones it reuses (OTLP, Prometheus, VictoriaLogs, Redis, ...).
+
+HAProxy takes the OTLP and collector-health ports, Thanos Query the Prometheus port, vlselect the
+VictoriaLogs port. The rest sit at HERON_CLUSTER_BASE_PORT + their index here."""
+
+
+def cluster_ports(base: int) -> dict[str, int]:
+    """The cluster's own ports from HERON_CLUSTER_BASE_PORT."""
+    return {name: base + index for index, name in enumerate(CLUSTER_PORT_NAMES)}
+
+
+THANOS_REPLICA_LABEL = "receive_replica"
+"""The external label each Thanos receiver stamps on what it stores; Query merges the copies on it."""
+
+THANOS_RECEIVE_FLAGS = (
+    "--receive.replication-factor=3",
+    "--receive.hashrings-algorithm=ketama",
+    "--tsdb.retention=1d",
+)
+"""Every series on all three receivers (a write succeeds once 2 of 3 have it); a day kept locally,
+older history from the bucket through the store gateway (receivers upload a block every 2 h)."""
+
+THANOS_GRACE_FLAGS = ("--http-grace-period=5s", "--grpc-grace-period=5s")
+"""Receive, Query and the store gateway stop within seconds (their default grace is 2 minutes)."""
+
+THANOS_QUERY_REPLICA_LABELS = (THANOS_REPLICA_LABEL, "tenant_id")
+"""Labels Query removes while merging: the receiver copies, and the receive tenant (Heron writes one
+tenant), so series carry the same labels as on single-node Prometheus."""
+
+VICTORIALOGS_FLUSH_SECONDS = 1
+VICTORIALOGS_STORAGE_FLAGS = (f"-inmemoryDataFlushInterval={VICTORIALOGS_FLUSH_SECONDS}s",)
+"""A log storage node writes what it holds in memory to disk every second (default 5 s)."""
+
+VICTORIALOGS_LOSS_WINDOW_SECONDS = 1 + 1 + 2 * VICTORIALOGS_FLUSH_SECONDS + 1
+"""How long before a log storage node's crash the logs it may lose were acknowledged (VictoriaLogs does
+not replicate between storage nodes; docs/scaling.md): vlinsert acknowledges once a row is in its send
+buffer (sent every 1 s), the node keeps rows in a buffer for up to 1 s before they form an in-memory
+part, that part reaches disk within two flush intervals, plus 1 s of slack for a loaded machine."""
+
+CLUSTER_COLLECTOR_OVERLAY = (
+    "yaml:service::pipelines::metrics::processors: [memory_limiter, resource/labels]",
+    "yaml:service::pipelines::logs::processors: [memory_limiter]",
+    "yaml:exporters::prometheus_remote_write::remote_write_queue::enabled: false",
+    "yaml:exporters::otlp_http/victorialogs::sending_queue::enabled: false",
+)
+"""The cluster's collectors run otel-collector.yaml pass-through: no batch processor and no in-memory
+queue, so the OTLP answer waits for the stores and a killed collector holds nothing a client was told
+is stored (clients batch and retry: the agent's buffer, the SDK's exporter)."""
+
 ALERT_COMMANDS: Mapping[str, tuple[str, ...]] = {
     "alert-api": ("api",),
     # Evaluation and delivery in separate pools: a notification backlog never takes the processes

@@ -21,12 +21,16 @@ from heron_stack.services import build_specs
 
 COMPOSE = PROJECT_DIR / "docker-compose.yml"
 OVERLAYS = (PROJECT_DIR / "deploy" / "compose.auth.yml", PROJECT_DIR / "deploy" / "loki" / "compose.loki.yml")
+CLUSTER = PROJECT_DIR / "deploy" / "compose.cluster.yml"
+"""The cluster topology, an overlay of docker-compose.yml (with or without the auth overlay)."""
 BINARIES = {name: Path(f"/nonexistent/{name}") for name in ("collector", "victorialogs", "prometheus", "redis")}
 
 
 def check(env: dict[str, str]) -> list[Problem]:
     problems: list[Problem] = []
     for overlays in ((), OVERLAYS[:1], OVERLAYS[1:], OVERLAYS):
+        problems += validate_files([COMPOSE, *overlays], env)
+    for overlays in ((CLUSTER,), (OVERLAYS[0], CLUSTER)):
         problems += validate_files([COMPOSE, *overlays], env)
     files = [COMPOSE, OVERLAYS[0]] if env.get("HERON_OTLP_TOKEN") else [COMPOSE]
     raw = load_merged(files)

@@ -35,6 +35,9 @@ IMAGE_TOOLS: dict[str, ImageTools] = {
     # Grafana's Alpine image adds bash and curl to busybox.
     "grafana/grafana": ImageTools("alpine", BUSYBOX | {"bash", "curl", "grafana", "grafana-cli"}),
     "redis": ImageTools("alpine or debian (tools common to both)", frozenset({"sh", "redis-cli", "redis-server"})),
+    # Thanos' image is Prometheus' busybox base plus the one binary (deploy/compose.cluster.yml).
+    "quay.io/thanos/thanos": ImageTools("quay.io/prometheus/busybox", BUSYBOX | {"thanos"}),
+    "haproxy": ImageTools("debian", frozenset({"haproxy", "sh", "bash"})),
     "grafana/loki": ImageTools("distroless", frozenset({"/usr/bin/loki"})),
     # Heron's images (deploy/*/Dockerfile): python slim plus the console scripts of what they install.
     "heron/alert-worker": ImageTools("python:3.11-slim-bookworm", PYTHON_SLIM | {"alert-worker", "celery"}),

@@ -48,6 +48,19 @@ def prometheus(status: int, body: str) -> Verdict:
     return Seen.FOREIGN, f"{status}: {_short(body)}"
 
 
+def thanos_query(status: int, body: str) -> Verdict:
+    """Thanos Query (the cluster topology's Prometheus API) lists the stores it queries at /api/v1/stores."""
+    data = _json(body).get("data")
+    if status == 200 and isinstance(data, dict):
+        if data.get("receive"):
+            return (
+                Seen.READY,
+                f"ready, querying {len(data['receive'])} receiver(s) and {len(data.get('store') or [])} store(s)",
+            )
+        return Seen.STARTING, "answers but has found no receiver yet"
+    return Seen.FOREIGN, f"{status}: {_short(body)}"
+
+
 def victorialogs(status: int, body: str) -> Verdict:
     if status == 200 and body.strip() == "OK":
         return Seen.READY, "ready"
@@ -101,3 +114,15 @@ ENDPOINTS: dict[str, Endpoint] = {
     "grafana": Endpoint("Grafana", "grafana", "/api/health", grafana),
 }
 """Service -> its readiness probe (the same endpoints `heron up` waits on). Others have no port."""
+
+CLUSTER_ENDPOINTS: dict[str, Endpoint] = {
+    "prometheus": Endpoint("Thanos Query", "prometheus", "/api/v1/stores", thanos_query),
+}
+"""What answers instead in the cluster topology (heron_stack/cluster.py)."""
+
+
+def endpoint(name: str, topology: str) -> Endpoint | None:
+    """The readiness probe of `name` in the given topology."""
+    if topology == "cluster" and name in CLUSTER_ENDPOINTS:
+        return CLUSTER_ENDPOINTS[name]
+    return ENDPOINTS.get(name)

@@ -103,7 +103,7 @@ def _probe(endpoint: Endpoint, host: str, port: int, probes: Probes) -> Verdict:
 
 def observe(name: str, config: StackConfig, probes: Probes) -> Observation:
     state = probes.processes.state(name)
-    endpoint = identity.ENDPOINTS.get(name)
+    endpoint = identity.endpoint(name, config.topology)
     tail = () if state.running else tuple(log_tail(state.log))
     base = Observation(name, state.running, state.pid, state.log, tail)
     if endpoint is None:
@@ -153,7 +153,7 @@ def check_services(config: StackConfig, probes: Probes) -> list[Check]:
         if optional and not obs.running and not obs.listening:
             checks.append(ok(name, "not installed (optional; `docker compose up -d grafana` runs it)"))
             continue
-        checks.append(judge(obs, identity.ENDPOINTS.get(name)))
+        checks.append(judge(obs, identity.endpoint(name, config.topology)))
         if name == "collector" and checks[-1].status is Status.OK:
             checks.extend(otlp_ports(config, probes))
     return checks

@@ -18,7 +18,7 @@ from heron_stack.licences import denied, go_modules, installed_packages, licence
 
 pytestmark = pytest.mark.integration
 
-GO_COMPONENTS = ("collector", "victorialogs")
+GO_COMPONENTS = ("collector", "victorialogs", "thanos")
 
 
 def _modcache() -> Path:

@@ -1,0 +1,263 @@
+"""The cluster topology under faults, and the same answers as single-node Prometheus.
+
+Kill -9 a collector, a receiver and a log storage node while data flows: every metric point sent must be
+readable through Thanos Query afterwards, counted per series; every log line must be readable, except
+lines acknowledged within the documented loss window (VICTORIALOGS_LOSS_WINDOW_SECONDS) before the log
+storage node died, each checked by its acknowledgement time. A rule keeps firing, notified once.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from functools import partial
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis
+
+from alert_worker.engine import Engine, evaluate_group
+from alert_worker.notify.routing import parse_routing
+from alert_worker.rules.loader import parse_rules
+from alert_worker.sources.prometheus import PrometheusSource
+from alert_worker.state.redis_store import RedisStore
+from heron_stack.dashboards import render_all
+from heron_stack.dashboards.checks import queries, substitute
+from heron_stack.stack_table import VICTORIALOGS_LOSS_WINDOW_SECONDS
+from tests.fixtures.cluster import CountedSender, kill_9, logs_line_ids, restarted, start_cluster
+from tests.fixtures.stack import StackHandle, clean_env, start_stack
+from tests.helpers import prom_query, wait_for
+
+pytestmark = pytest.mark.integration
+
+LOSS_WINDOW = VICTORIALOGS_LOSS_WINDOW_SECONDS
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackHandle]:
+    handle = start_cluster(Path(tmp_path_factory.mktemp("cluster")))
+    try:
+        yield handle
+    finally:
+        handle.stack.down()
+
+
+ROUTING = parse_routing("route:\n  group_wait: 0s\n  group_interval: 0s\n  cooldown: 0s\n", "routing.yaml")
+
+
+class RuleThroughFaults:
+    """The alert engine evaluating one rule against Thanos Query every second, in a thread, with its
+    state in the cluster's Redis; every notification it enqueues is kept."""
+
+    def __init__(self, cluster: StackHandle, run_id: str) -> None:
+        rules = f"""
+groups:
+  - name: drill-{run_id}
+    interval: 1s
+    rules:
+      - alert: DrillSeriesHigh
+        expr: heron_drill_value{{drill_run="{run_id}", drill_series="3"}} > 2
+"""
+        self.rules = rules
+        (self.group,) = parse_rules(rules, "drill.yml")
+        self.redis_url = cluster.redis_url.rsplit("/", 1)[0] + "/11"
+        self.source = PrometheusSource(cluster.prometheus_url)
+        self.sent: list[Any] = []
+        self.engine = Engine(
+            source=self.source, store=RedisStore.from_url(self.redis_url), routing=ROUTING, enqueue=self.sent.append
+        )
+        self.failed_evaluations = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(1.0):
+            try:
+                evaluate_group(self.engine, self.group, time.time())
+            except Exception:  # a failed evaluation is counted; what matters is what was sent
+                self.failed_evaluations += 1
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+        self.source.close()
+        client = redis.Redis.from_url(self.redis_url)
+        client.flushdb()
+        client.close()
+
+
+def _kill_and_wait(cluster: StackHandle, name: str) -> float:
+    """kill -9 `name`, wait until its supervisor has it running and ready again; return when it was killed."""
+    killed_at = time.monotonic()
+    pid = kill_9(cluster, name)
+    wait_for(lambda: restarted(cluster, name, pid), timeout=60, what=f"{name} to run again after kill -9")
+    return killed_at
+
+
+def _series_counts(cluster: StackHandle, run_id: str) -> dict[str, int]:
+    result = prom_query(cluster.prometheus_url, f'count_over_time(heron_drill_value{{drill_run="{run_id}"}}[10m])')
+    return {r["metric"]["drill_series"]: int(float(r["value"][1])) for r in result}
+
+
+def _backtest(cluster: StackHandle, rules: str, tmp_path: Path) -> str:
+    """`alert-worker rules backtest` of the drill rule over the last two minutes, through Thanos Query."""
+    path = tmp_path / "drill.rules.yml"
+    path.write_text(rules, encoding="utf-8")
+    argv = [sys.executable, "-m", "alert_worker", "rules", "backtest", "DrillSeriesHigh", "--rules", str(path)]
+    argv += ["--since", "2m", "--step", "1s", "--prometheus-url", cluster.prometheus_url]
+    run = subprocess.run(argv, check=False, capture_output=True, text=True, timeout=60, env=clean_env())
+    assert run.returncode == 0, run.stderr
+    return run.stdout
+
+
+def test_no_point_or_line_is_lost_when_a_collector_a_receiver_and_a_log_node_are_killed(
+    cluster: StackHandle, tmp_path: Path
+) -> None:
+    run_id = uuid.uuid4().hex[:12]
+    sender = CountedSender(cluster.otlp_http_endpoint, run_id)
+    sender.start()
+    rule = RuleThroughFaults(cluster, run_id)
+    try:
+        wait_for(lambda: len(sender.points) >= 8 and len(sender.lines) >= 100, timeout=30, what="data to flow")
+        rule.start()
+        wait_for(lambda: rule.sent, timeout=30, what="the drill rule to fire")
+        kill_times = {"collector-1": _kill_and_wait(cluster, "collector-1")}
+        wait_for(lambda: len(sender.points) >= 30, timeout=30, what="more data after the collector kill")
+        kill_times["receive-2"] = _kill_and_wait(cluster, "receive-2")
+        wait_for(lambda: len(sender.points) >= 50, timeout=30, what="more data after the receiver kill")
+        log_kill = kill_times["vlstorage-1"] = _kill_and_wait(cluster, "vlstorage-1")
+        sent_before = len(sender.points)
+        wait_for(lambda: len(sender.points) >= sent_before + 8, timeout=30, what="data after the log node kill")
+        rule_sent = [(job.status, job.alerts[0].labels["alertname"]) for job in rule.sent]
+    finally:
+        rule.stop()
+        sender.stop()
+
+    assert rule_sent == [("firing", "DrillSeriesHigh")], "the rule fired once and never resolved through the kills"
+    replay = _backtest(cluster, rule.rules, tmp_path)
+    assert "1 episode(s)" in replay, replay
+    assert "still firing" in replay, replay
+
+    points = len(sender.points)
+    expected = {str(i): points for i in range(sender.series)}
+    counts = wait_for(
+        lambda: (c := _series_counts(cluster, run_id)) == expected and c,
+        timeout=60,
+        what=f"{points} points in each of {sender.series} series through Thanos Query",
+    )
+    assert counts == expected
+
+    sent = sender.lines
+    seen: dict[str, list[str]] = {}
+
+    def only_window_losses() -> bool:
+        got = set(logs_line_ids(cluster.victorialogs_url, run_id))
+        seen["missing"] = sorted(set(sent) - got, key=sent.__getitem__)
+        seen["outside"] = [line for line in seen["missing"] if not log_kill - LOSS_WINDOW <= sent[line] <= log_kill]
+        return not seen["outside"]
+
+    try:
+        wait_for(only_window_losses, timeout=60, what="every log line outside the loss window")
+    except AssertionError:
+        offsets = sorted({round(sent[line] - log_kill, 2) for line in seen.get("outside", [])})
+        kills = {name: round(at - log_kill, 2) for name, at in kill_times.items()}
+        raise AssertionError(
+            f"{len(seen.get('outside', []))} of {len(sent)} log lines lost outside the loss window; accepted at "
+            f"{offsets[:20]} s from the log node's kill (kills at {kills})"
+        ) from None
+    print(
+        f"points {points} x {sender.series} series, lines {len(sent)}, lost in the window {len(seen['missing'])}, "
+        f"client retries {sender.retries}, failed rule evaluations {rule.failed_evaluations}"
+    )
+    got = logs_line_ids(cluster.victorialogs_url, run_id)
+    assert set(got) <= set(sent), "the select tier returned lines nobody sent"
+
+
+class OtlpTee:
+    """An OTLP/HTTP endpoint that passes every request on to two stacks, accepting it only when both did."""
+
+    def __init__(self, *targets: str) -> None:
+        client = httpx.Client(timeout=30)
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                headers = {k: v for k, v in self.headers.items() if k.lower() in {"content-type", "content-encoding"}}
+                codes = [client.post(f"{t}{self.path}", content=body, headers=headers).status_code for t in targets]
+                self.send_response(200 if all(code == 200 for code in codes) else 503)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+SCRAPED = re.compile(r"\bup\{|\botelcol_")
+"""Collector self-metrics, which single-node Prometheus scrapes and the cluster does not (docs/scaling.md)."""
+
+SIMULATE = [sys.executable, "-m", "heron_stack.cli", "simulate", "--hosts", "3", "--interval", "5", "--duration", "20"]
+
+
+def _as_set(result: list[dict[str, Any]]) -> set[tuple[frozenset[tuple[str, str]], str]]:
+    return {(frozenset(r["metric"].items()), r["value"][1]) for r in result}
+
+
+def test_dashboard_queries_answer_the_same_through_thanos_query_as_on_prometheus(
+    cluster: StackHandle, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    single = start_stack(Path(tmp_path_factory.mktemp("single")), only=["prometheus", "collector"])
+    tee = OtlpTee(cluster.otlp_http_endpoint, single.otlp_http_endpoint)
+    prefix = f"par-{uuid.uuid4().hex[:6]}-"
+    try:
+        run = subprocess.run(
+            [*SIMULATE, "--endpoint", tee.url, "--prefix", prefix],
+            check=False,
+            timeout=90,
+            env=clean_env(),
+            capture_output=True,
+            text=True,
+        )
+        assert run.returncode == 0, (
+            f"heron simulate through both stacks failed: {run.stdout[-600:]} {run.stderr[-600:]}"
+        )
+        count = f'count(count_over_time(system_uptime_seconds{{host_name=~"{prefix}.*"}}[10m]))'
+        for url in (cluster.prometheus_url, single.prometheus_url):
+            wait_for(partial(prom_query, url, count), timeout=30, what=f"the simulated hosts in {url}")
+        at = time.time() - 2
+        compared = answered = 0
+        mismatched = []
+        for dash in render_all().values():
+            for query in queries(dash):
+                if query.datasource_type != "prometheus" or not query.expr or SCRAPED.search(query.expr):
+                    continue
+                expr = substitute(query.expr, {"host": f"{prefix}0", "service": "none"})
+                on_thanos = _as_set(prom_query(cluster.prometheus_url, expr, at=at))
+                on_prometheus = _as_set(prom_query(single.prometheus_url, expr, at=at))
+                compared += 1
+                answered += bool(on_prometheus)
+                if on_thanos != on_prometheus:
+                    mismatched.append(f"{query.dashboard_uid}/{query.panel_title}: {expr}")
+    finally:
+        tee.close()
+        single.stack.down()
+    print(f"dashboard queries compared {compared}, with data {answered}")
+    assert not mismatched, f"{len(mismatched)} of {compared} queries differ: {mismatched[:5]}"
+    assert answered >= compared // 2, f"only {answered} of {compared} dashboard queries had data to compare"

@@ -1,0 +1,129 @@
+"""The cluster topology's specs, generated configs and its compose overlay agree with the facts written once."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from heron_stack import cluster, components
+from heron_stack.config import PROJECT_DIR, StackConfig, resolve
+from heron_stack.exceptions import ConfigError
+from heron_stack.stack_table import (
+    CLUSTER_COLLECTOR_OVERLAY,
+    CLUSTER_PORT_NAMES,
+    COLLECTORS,
+    LOG_STORAGE,
+    RECEIVERS,
+    THANOS_QUERY_REPLICA_LABELS,
+    THANOS_RECEIVE_FLAGS,
+    VICTORIALOGS_STORAGE_FLAGS,
+)
+
+BINARIES = {name: Path(f"/opt/{name}") for name in ("redis", "thanos", "victorialogs", "collector", "haproxy")}
+COMPOSE = yaml.safe_load((PROJECT_DIR / "deploy" / "compose.cluster.yml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> StackConfig:
+    return resolve({"HERON_TOPOLOGY": "cluster"}, state_dir=tmp_path)
+
+
+def test_every_cluster_service_gets_a_spec_in_start_order(config: StackConfig) -> None:
+    specs = cluster.build_specs(config, BINARIES, {})
+    assert list(specs)[: len(cluster.CLUSTER_INFRASTRUCTURE)] == list(cluster.CLUSTER_INFRASTRUCTURE)
+
+
+def test_no_two_services_listen_on_the_same_port(config: StackConfig) -> None:
+    ports = [p.port for spec in cluster.build_specs(config, BINARIES, {}).values() for p in spec.ports]
+    assert len(ports) == len(set(ports))
+
+
+def test_query_and_select_tier_answer_where_prometheus_and_victorialogs_were(config: StackConfig) -> None:
+    specs = cluster.build_specs(config, BINARIES, {})
+    assert f"--http-address={config.addr('prometheus')}" in specs["thanos-query"].argv
+    assert f"-httpListenAddr={config.addr('victorialogs')}" in specs["vlselect"].argv
+    assert specs["alert-worker"].env["HERON_ALERTS_PROMETHEUS_URL"] == config.url("prometheus")
+
+
+def test_receivers_form_one_hashring_with_replication_factor_three(config: StackConfig) -> None:
+    cluster.write_thanos_files(config)
+    ring = json.loads(cluster.hashring_file(config).read_text())
+    assert ring[0]["endpoints"] == [f"127.0.0.1:{config.cluster_ports[f'{r}_grpc']}" for r in RECEIVERS]
+    argv = cluster.build_specs(config, BINARIES, {})["receive-2"].argv
+    assert "--receive.replication-factor=3" in argv
+    assert '--label=receive_replica="receive-2"' in argv
+
+
+def test_haproxy_balances_both_collectors_and_all_receivers(config: StackConfig) -> None:
+    text = cluster.haproxy_config(config)
+    for name in (*COLLECTORS, *RECEIVERS):
+        assert f"server {name} " in text
+    assert f"bind {config.addr('otlp_http')}" in text
+
+
+def test_compose_collectors_run_the_same_pass_through_overlay() -> None:
+    command = COMPOSE["x-collector"]["command"]
+    assert command[1:] == [f"--config={overlay}" for overlay in CLUSTER_COLLECTOR_OVERLAY]
+
+
+def test_compose_receivers_query_and_log_nodes_use_the_shared_flags() -> None:
+    services = COMPOSE["services"]
+    for name in RECEIVERS:
+        assert set(THANOS_RECEIVE_FLAGS) <= set(services[name]["command"])
+    assert {f"--query.replica-label={label}" for label in THANOS_QUERY_REPLICA_LABELS} <= set(
+        services["prometheus"]["command"]
+    )
+    for name in LOG_STORAGE:
+        assert set(VICTORIALOGS_STORAGE_FLAGS) <= set(services[name]["command"])
+
+
+def test_compose_thanos_image_is_the_pinned_release() -> None:
+    pin = components.PinnedModule.read(PROJECT_DIR / "build" / "versions.yaml", "thanos")
+    assert COMPOSE["x-thanos"]["image"] == pin.image_ref
+    assert COMPOSE["services"]["prometheus"]["image"] == pin.image_ref
+
+
+def test_thanos_wrapper_module_requires_the_pin_and_repeats_the_replace_lines(tmp_path: Path) -> None:
+    comp = components.ThanosComponent(PROJECT_DIR, tmp_path)
+    go_mod = comp.wrapper_go_mod()
+    assert "require github.com/thanos-io/thanos v0.42.2" in go_mod
+    assert "gopkg.in/alecthomas/kingpin.v2 => github.com/alecthomas/kingpin" in go_mod
+    assert comp.name in components.ON_DEMAND
+
+
+def test_an_unknown_topology_is_refused_by_name(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"HERON_TOPOLOGY.*single or cluster"):
+        resolve({"HERON_TOPOLOGY": "mesh"}, state_dir=tmp_path)
+
+
+def test_a_base_port_that_leaves_no_room_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="HERON_CLUSTER_BASE_PORT"):
+        resolve({"HERON_CLUSTER_BASE_PORT": "65530"}, state_dir=tmp_path)
+    ports = resolve({"HERON_CLUSTER_BASE_PORT": "20000"}, state_dir=tmp_path).cluster_ports
+    assert sorted(ports.values()) == list(range(20000, 20000 + len(CLUSTER_PORT_NAMES)))
+
+
+def test_up_topology_is_remembered_for_status_and_down(tmp_path: Path) -> None:
+    from heron_stack.cli import _with_topology
+
+    base = resolve({}, state_dir=tmp_path)
+    assert _with_topology(base, None, {}).topology == "single"
+    assert _with_topology(base, "cluster", {}).topology == "cluster"
+    assert _with_topology(base, None, {}).topology == "cluster", "status and down act on what `up` last ran"
+    single = resolve({"HERON_TOPOLOGY": "single"}, state_dir=tmp_path)
+    assert _with_topology(single, None, {"HERON_TOPOLOGY": "single"}).topology == "single", "the setting wins"
+
+
+def test_doctor_knows_thanos_query_on_the_prometheus_port_only_in_the_cluster() -> None:
+    from heron_stack.doctor import identity
+
+    stores = json.dumps({"status": "success", "data": {"receive": [{"name": "r1"}], "store": [{"name": "s"}]}})
+    probe = identity.endpoint("prometheus", "cluster")
+    assert probe is not None
+    assert probe.classify(200, stores)[0] is identity.Seen.READY
+    assert probe.classify(200, json.dumps({"status": "success", "data": {}}))[0] is identity.Seen.STARTING
+    assert probe.classify(200, "Prometheus Server is Ready.")[0] is identity.Seen.FOREIGN
+    assert identity.endpoint("prometheus", "single") is identity.ENDPOINTS["prometheus"]

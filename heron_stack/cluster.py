@@ -18,7 +18,7 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from heron_stack import services
+from heron_stack import sentinel, services
 from heron_stack.config import StackConfig
 from heron_stack.runner import Port, ServiceSpec
 from heron_stack.stack_table import (
@@ -26,6 +26,7 @@ from heron_stack.stack_table import (
     COLLECTORS,
     LOG_STORAGE,
     RECEIVERS,
+    SENTINELS,
     THANOS_GRACE_FLAGS,
     THANOS_QUERY_REPLICA_LABELS,
     THANOS_RECEIVE_FLAGS,
@@ -35,6 +36,8 @@ from heron_stack.stack_table import (
 
 CLUSTER_INFRASTRUCTURE = (
     "redis",
+    "redis-replica",
+    *SENTINELS,
     *RECEIVERS,
     "thanos-store",
     "thanos-query",
@@ -51,6 +54,8 @@ START_ORDER = CLUSTER_INFRASTRUCTURE + services.HERON_SERVICES
 
 COMPONENTS = {
     "redis": "redis",
+    "redis-replica": "redis",
+    **dict.fromkeys(SENTINELS, "redis-sentinel"),
     **dict.fromkeys((*RECEIVERS, "thanos-store", "thanos-query", "thanos-compact"), "thanos"),
     **dict.fromkeys((*LOG_STORAGE, "vlinsert", "vlselect"), "victorialogs"),
     **dict.fromkeys(COLLECTORS, "collector"),
@@ -349,6 +354,9 @@ def build_specs(
     environ = os.environ if environ is None else environ
     single = services.build_specs(config, {k: v for k, v in binaries.items() if k == "redis"}, environ)
     specs: dict[str, ServiceSpec] = dict(single)
+    if "redis" in binaries and "redis-sentinel" in binaries:
+        layout = sentinel.cluster_layout(config)
+        specs.update(sentinel.sentinel_specs(layout, binaries["redis"], binaries["redis-sentinel"], config.state_dir))
     if "thanos" in binaries:
         specs.update(thanos_specs(config, binaries["thanos"]))
     if "victorialogs" in binaries:

@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from heron_stack.config import StackConfig
 from heron_stack.runner import Port, ServiceSpec, redis_ready
-from heron_stack.stack_table import REDIS_PERSISTENCE, SENTINEL_MASTER_NAME, SENTINEL_TIMINGS
+from heron_stack.stack_table import REDIS_PERSISTENCE, SENTINEL_MASTER_NAME, SENTINEL_TIMINGS, SENTINELS
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,17 @@ def sentinel_specs(
         spec = sentinel_spec(layout, index, redis_sentinel, state_dir)
         specs[spec.name] = spec
     return specs
+
+
+def cluster_layout(config: StackConfig) -> SentinelLayout:
+    """The cluster topology's Redis under Sentinel: its primary is the stack's `redis`, the replica and the
+    sentinels sit at their HERON_CLUSTER_BASE_PORT offsets (stack_table.CLUSTER_PORT_NAMES)."""
+    return SentinelLayout(
+        host=config.host,
+        primary_port=config.port("redis"),
+        replica_port=config.cluster_ports["redis_replica"],
+        sentinel_ports=tuple(config.cluster_ports[name] for name in SENTINELS),
+    )
 
 
 def service_names(layout: SentinelLayout) -> Sequence[str]:

@@ -17,6 +17,7 @@ from heron_stack import environment_variables as ev
 from heron_stack.config import StackConfig
 from heron_stack.exceptions import ConfigError
 from heron_stack.runner import Port, ReadyCheck, ServiceSpec, redis_ready
+from heron_stack.sentinel import cluster_layout
 from heron_stack.stack_table import (
     ALERT_COMMANDS,
     COLLECTOR_CONFIG,
@@ -324,6 +325,13 @@ def destinations_file(config: StackConfig) -> Path:
     return config.state_dir / "alerts" / "destinations.yaml"
 
 
+def alerts_redis_url(config: StackConfig) -> str:
+    """The alert services' Redis: the stack's own, or under Sentinel in the cluster topology (docs/sentinel.md)."""
+    if config.topology == "cluster":
+        return cluster_layout(config).url(0)
+    return f"redis://{config.addr('redis')}/0"
+
+
 def alerts_env(config: StackConfig, environ: Mapping[str, str]) -> dict[str, str]:
     """Settings for the alert services: the shipped rule pack, routing and local destinations unless set."""
     rules = config.project_dir / "prometheus" / "rules"
@@ -336,7 +344,7 @@ def alerts_env(config: StackConfig, environ: Mapping[str, str]) -> dict[str, str
         **{name: environ.get(name) or default for name, default in defaults.items()},
         "HERON_ALERTS_PROMETHEUS_URL": config.url("prometheus"),
         "HERON_ALERTS_VICTORIALOGS_URL": config.url("victorialogs"),
-        "HERON_ALERTS_REDIS_URL": f"redis://{config.addr('redis')}/0",
+        "HERON_ALERTS_REDIS_URL": alerts_redis_url(config),
         "HERON_ALERTS_API_HOST": config.host,
         "HERON_ALERTS_API_PORT": str(config.port("alert_api")),
     }

@@ -43,6 +43,7 @@ COLLECTOR_CONFIG = "otel-collector.yaml"
 COLLECTORS = ("collector-1", "collector-2")
 RECEIVERS = ("receive-1", "receive-2", "receive-3")
 LOG_STORAGE = ("vlstorage-1", "vlstorage-2")
+SENTINELS = ("sentinel-1", "sentinel-2", "sentinel-3")
 """The cluster topology's replicated tiers (heron_stack.cluster; deploy/compose.cluster.yml)."""
 
 CLUSTER_PORT_NAMES = (
@@ -55,6 +56,8 @@ CLUSTER_PORT_NAMES = (
     "compact_http",
     *(f"{s}_http" for s in LOG_STORAGE),
     "vlinsert_http",
+    "redis_replica",
+    *SENTINELS,
 )
 """The cluster's own ports, beyond the single-node ones it reuses (OTLP, Prometheus, VictoriaLogs, Redis, ...).
 

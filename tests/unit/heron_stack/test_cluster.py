@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from heron_stack import cluster, components
+from alert_worker.redis_url import parse_redis_url
+from heron_stack import cluster, components, services
 from heron_stack.config import PROJECT_DIR, StackConfig, resolve
 from heron_stack.exceptions import ConfigError
 from heron_stack.stack_table import (
@@ -22,7 +23,9 @@ from heron_stack.stack_table import (
     VICTORIALOGS_STORAGE_FLAGS,
 )
 
-BINARIES = {name: Path(f"/opt/{name}") for name in ("redis", "thanos", "victorialogs", "collector", "haproxy")}
+BINARIES = {
+    name: Path(f"/opt/{name}") for name in ("redis", "redis-sentinel", "thanos", "victorialogs", "collector", "haproxy")
+}
 COMPOSE = yaml.safe_load((PROJECT_DIR / "deploy" / "compose.cluster.yml").read_text(encoding="utf-8"))
 
 
@@ -34,6 +37,21 @@ def config(tmp_path: Path) -> StackConfig:
 def test_every_cluster_service_gets_a_spec_in_start_order(config: StackConfig) -> None:
     specs = cluster.build_specs(config, BINARIES, {})
     assert list(specs)[: len(cluster.CLUSTER_INFRASTRUCTURE)] == list(cluster.CLUSTER_INFRASTRUCTURE)
+
+
+def test_the_alert_services_reach_redis_through_the_sentinels(config: StackConfig) -> None:
+    specs = cluster.build_specs(config, BINARIES, {})
+    sentinels = [config.cluster_ports[name] for name in ("sentinel-1", "sentinel-2", "sentinel-3")]
+    assert [p.port for name in ("sentinel-1", "sentinel-2", "sentinel-3") for p in specs[name].ports] == sentinels
+    assert f"{config.cluster_ports['redis_replica']}" in specs["redis-replica"].argv
+    url = specs["alert-worker"].env["HERON_ALERTS_REDIS_URL"]
+    assert url == "redis+sentinel://" + ",".join(f"127.0.0.1:{p}" for p in sentinels) + "/heron/0"
+    assert parse_redis_url(url).is_sentinel
+
+
+def test_the_single_topology_keeps_plain_redis(tmp_path: Path) -> None:
+    single = resolve({}, state_dir=tmp_path)
+    assert services.alerts_env(single, {})["HERON_ALERTS_REDIS_URL"] == f"redis://{single.addr('redis')}/0"
 
 
 def test_no_two_services_listen_on_the_same_port(config: StackConfig) -> None:

@@ -15,6 +15,7 @@ traces, counted once), and the shipped error-rate rule must fire for each once i
 from __future__ import annotations
 
 import dataclasses
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -27,8 +28,8 @@ import pytest
 from alert_worker.rules.backtest import align, backtest
 from alert_worker.rules.loader import load_rule_files
 from alert_worker.sources.prometheus import PrometheusSource
-from heron_stack import red_rules
-from heron_stack.config import PROJECT_DIR
+from heron_stack import components, red_rules
+from heron_stack.config import PROJECT_DIR, resolve
 from heron_stack.dashboards import render_all
 from heron_stack.dashboards.checks import queries, substitute
 from tests.fixtures.apps.upstream import Call, UpstreamApp, send_spans, start_upstream_flask
@@ -53,6 +54,7 @@ SLOW = "shop-upstream-60s"
 SOURCE_REQUESTS = red_rules.name("service_route_source", "requests", "1m")
 ROUTE_REQUESTS = red_rules.name("service_route", "requests", "1m")
 RULES = PROJECT_DIR / "prometheus" / "rules" / "heron-apps.rules.yml"
+RULE_TESTS = PROJECT_DIR / "prometheus" / "rules" / "tests" / "heron-red.test.yml"
 
 
 @dataclass
@@ -260,3 +262,13 @@ def test_an_app_on_the_60s_default_export_shows_its_rate_from_one_source(stack: 
     flapped = f'count_over_time({ROUTE_REQUESTS}{{service_name="{SLOW}", red_source!="http_old"}}[{window}])'
     assert prom_query(stack.prometheus_url, flapped) == []
     assert set(_value(stack, "Where each service's RED comes from", SLOW, "red_source")) == {"http_old"}
+
+
+@pytest.mark.parametrize("component", ["promtool3", "promtool"])  # compose's v3, and Debian's for `make up`
+def test_promtool_unit_tests_of_the_red_family_pass(component: str) -> None:
+    """Source choice, 60 s exporters next to span metrics, the 10-minute fallback, query strings dropped."""
+    promtool = components.registry(resolve({}))[component].ensure()
+    done = subprocess.run(
+        [str(promtool), "test", "rules", str(RULE_TESTS)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr

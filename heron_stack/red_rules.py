@@ -6,7 +6,7 @@ read only the normalized family built here:
 - ``http``: the stable HTTP server histogram ``http.server.request.duration`` (seconds; Heron's SDK,
   upstream instrumentations with ``OTEL_SEMCONV_STABILITY_OPT_IN=http``, most non-Python agents);
 - ``http_old``: the older ``http.server.duration`` (milliseconds, ``http.status_code``, route in
-  ``http.route`` or ``http.target``), what upstream Python instrumentations emit on their defaults;
+  ``http.route`` or ``http.target``), what upstream Python instrumentations emit without the stable opt-in;
 - ``spans``: the collector's span metrics of server and consumer spans (any app that sends traces).
 
 A service is counted once: per service the first source whose counts arrived in the last

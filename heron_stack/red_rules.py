@@ -6,11 +6,14 @@ read only the normalized family built here:
 - ``http``: the stable HTTP server histogram ``http.server.request.duration`` (seconds; Heron's SDK,
   upstream instrumentations with ``OTEL_SEMCONV_STABILITY_OPT_IN=http``, most non-Python agents);
 - ``http_old``: the older ``http.server.duration`` (milliseconds, ``http.status_code``, route in
-  ``http.route`` or ``http.target``), what upstream Python instrumentations emit on their defaults;
+  ``http.route`` or ``http.target``), what upstream Python instrumentations emit without the stable opt-in;
 - ``spans``: the collector's span metrics of server and consumer spans (any app that sends traces).
 
-A service is counted once: per service the first source present in that order wins
-(``unless on (service_name)``), so an app sending both HTTP metrics and traces is not doubled.
+A service is counted once: per service the first source whose counts arrived in the last
+``CHOICE_WINDOW`` wins (``unless on (service_name)``), so an app sending both HTTP metrics and traces is
+not doubled. The choice is recorded once (``service:heron_red_source:present10m``) and every window
+reuses it, so a window that happens to hold too few samples of the chosen source (an app exporting
+every 60 s leaves one sample in a minute) is empty rather than switching to another source.
 Errors are 5xx answers for the HTTP sources, and span status ERROR or a 5xx status for spans.
 
 `python -m heron_stack.red_rules` writes prometheus/recording/heron-red.recording.yml; a unit test
@@ -31,6 +34,8 @@ from heron_stack.config import PROJECT_DIR
 
 RULES_FILE = PROJECT_DIR / "prometheus" / "recording" / "heron-red.recording.yml"
 WINDOWS = ("1m", "5m")
+CHOICE_WINDOW = "10m"
+"""How long a source must have been silent before a service falls back to the next one."""
 """1m feeds the dashboard panels; 5m feeds the alert rules and the service list."""
 SOURCES = ("http", "http_old", "spans")
 """Precedence: an earlier source present for a service hides the later ones."""
@@ -107,7 +112,9 @@ def _routed_rate(source: Source, metric: str, window: str, extra: str = "") -> s
     empty = _selector(metric, source.matchers, extra, 'http_route=""')
     named = _selector(metric, source.matchers, extra, 'http_route!=""')
     empty, named = f"rate({empty}[{window}])", f"rate({named}[{window}])"
-    return f'label_replace({empty}, "http_route", "$1", "{source.route_fallback}", "(.*)") or {named}'
+    # The fallback (http.target) holds the raw path with its query string: keep the path only.
+    fallback = f'label_replace({empty}, "http_route", "$1", "{source.route_fallback}", "([^?]*).*")'
+    return f"{fallback} or {named}"
 
 
 def _rule(record: str, by: tuple[str, ...], expr: str, source: Source) -> dict[str, Any]:
@@ -135,17 +142,24 @@ def source_rules(source: Source, window: str) -> list[dict[str, Any]]:
     ]
 
 
-def _precedence(series: str) -> str:
-    """One source per service: the first of SOURCES present for it."""
+CHOICE = f"service:heron_red_source:present{CHOICE_WINDOW}"
+
+
+def _present(source: Source) -> str:
+    seen = f"present_over_time({_selector(source.count, source.matchers)}[{CHOICE_WINDOW}])"
+    return f'label_replace(group by (service_name) ({seen}), "red_source", "{source.name}", "", "")'
+
+
+def choice_rule() -> dict[str, Any]:
+    """One source per service, the first of SOURCES whose counts arrived within CHOICE_WINDOW; value 1."""
     parts = []
-    for i, source in enumerate(SOURCES):
-        own = f'{series}{{red_source="{source}"}}'
+    for i, source in enumerate(ALL_SOURCES):
         if i == 0:
-            parts.append(own)
+            parts.append(_present(source))
         else:
-            better = "|".join(SOURCES[:i])
-            parts.append(f'({own} unless on (service_name) {series}{{red_source=~"{better}"}})')
-    return " or ".join(parts)
+            better = " or ".join(_present(s) for s in ALL_SOURCES[:i])
+            parts.append(f"({_present(source)} unless on (service_name) ({better}))")
+    return {"record": CHOICE, "expr": " or ".join(parts)}
 
 
 def _service_labels(metric: str) -> str:
@@ -157,9 +171,9 @@ def normalized_rules(window: str) -> list[dict[str, Any]]:
     src = {m: name("service_route_source", m, window) for m in ("requests", "errors", "duration_seconds_bucket")}
     route = {m: name("service_route", m, window) for m in src}
     service = {m: name("service", m, window) for m in src}
-    chosen = f"on (service_name, red_source) group by (service_name, red_source) ({route['requests']})"
+    chosen = f"on (service_name, red_source) {CHOICE}"
     return [
-        {"record": route["requests"], "expr": _precedence(src["requests"])},
+        {"record": route["requests"], "expr": f"{src['requests']} and {chosen}"},
         {"record": route["errors"], "expr": f"({src['errors']} and {chosen}) or 0 * {route['requests']}"},
         {"record": route["duration_seconds_bucket"], "expr": f"{src['duration_seconds_bucket']} and {chosen}"},
         *({"record": service[m], "expr": f"sum by ({_service_labels(m)}) ({route[m]})"} for m in src),
@@ -171,7 +185,7 @@ def normalized_rules(window: str) -> list[dict[str, Any]]:
 
 
 def groups() -> list[dict[str, Any]]:
-    out = []
+    out: list[dict[str, Any]] = [{"name": "heron-red-source", "rules": [choice_rule()]}]
     for window in WINDOWS:
         rules = [r for s in ALL_SOURCES for r in source_rules(s, window)] + normalized_rules(window)
         out.append({"name": f"heron-red-{window}", "rules": rules})

@@ -26,12 +26,20 @@ from heron_stack.dashboards._panels import (
 from heron_stack.red_rules import name
 
 S = 'service_name=~"$service"'
-REQUESTS = name("service", "requests", "1m")
-ERRORS = name("service", "errors", "1m")
-BUCKETS = name("service", "duration_seconds_bucket", "1m")
-ROUTE_REQUESTS = name("service_route", "requests", "1m")
-ROUTE_ERRORS = name("service_route", "errors", "1m")
-ROUTE_BUCKETS = name("service_route", "duration_seconds_bucket", "1m")
+
+
+def _red(level: str, metric: str) -> str:
+    """The 1-minute series, each filled from the 5-minute one where the minute held too few samples
+    (an app exporting every 60 s, the OpenTelemetry default, leaves one sample in a minute)."""
+    return f"({name(level, metric, '1m')}{{{S}}} or {name(level, metric, '5m')}{{{S}}})"
+
+
+REQUESTS = _red("service", "requests")
+ERRORS = _red("service", "errors")
+BUCKETS = _red("service", "duration_seconds_bucket")
+ROUTE_REQUESTS = _red("service_route", "requests")
+ROUTE_ERRORS = _red("service_route", "errors")
+ROUTE_BUCKETS = _red("service_route", "duration_seconds_bucket")
 SERVICES = name("service", "requests", "5m")
 SDK_ERRORS = "heron_errors_total"
 RATE = "$__rate_interval"
@@ -39,7 +47,8 @@ ERROR_STEPS = thresholds((None, "green"), (0.01, "yellow"), (0.05, "red"))
 
 
 def _sum(metric: str, by: str = "") -> str:
-    return f"sum{f' by ({by})' if by else ''} ({metric}{{{S}}})"
+    selected = metric if metric.startswith("(") else f"{metric}{{{S}}}"
+    return f"sum{f' by ({by})' if by else ''} ({selected})"
 
 
 def _error_ratio(errors: str, requests: str, by: str = "") -> str:

@@ -1,10 +1,12 @@
 """The App (RED) dashboard and the app rules see any OpenTelemetry app, whatever it emits, once.
 
-Three apps that know nothing of Heron send to the real collector and Prometheus:
-- a Flask app instrumented by upstream opentelemetry-instrumentation-flask on its defaults (the older
-  http.server.duration in milliseconds, and traces);
+Apps that know nothing of Heron send to the real collector and Prometheus:
+- a Flask app instrumented by upstream opentelemetry-instrumentation-flask on its default conventions
+  (the older http.server.duration in milliseconds, and traces), exporting metrics every 2 s;
 - the same app with OTEL_SEMCONV_STABILITY_OPT_IN=http (the stable http.server.request.duration, and traces);
-- a Go-shaped service that sends only traces, as raw OTLP protobufs (span metrics only).
+- a Go-shaped service that sends only traces, as raw OTLP protobufs (span metrics only);
+- the first Flask app on the SDK's default 60 s metric export interval: one sample in a minute, while its
+  span metrics arrive every few seconds.
 Each serves a steady 10 requests/s: 20 s without errors, then 4 of every 10 fail. The dashboard's own
 queries must show each service, its request and error rates as sent (the Flask apps, which also send
 traces, counted once), and the shipped error-rate rule must fire for each once its errors begin.
@@ -13,6 +15,7 @@ traces, counted once), and the shipped error-rate rule must fire for each once i
 from __future__ import annotations
 
 import dataclasses
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -25,8 +28,8 @@ import pytest
 from alert_worker.rules.backtest import align, backtest
 from alert_worker.rules.loader import load_rule_files
 from alert_worker.sources.prometheus import PrometheusSource
-from heron_stack import red_rules
-from heron_stack.config import PROJECT_DIR
+from heron_stack import components, red_rules
+from heron_stack.config import PROJECT_DIR, resolve
 from heron_stack.dashboards import render_all
 from heron_stack.dashboards.checks import queries, substitute
 from tests.fixtures.apps.upstream import Call, UpstreamApp, send_spans, start_upstream_flask
@@ -47,8 +50,11 @@ APPS = {
     "shop-upstream-stable": ("http", {"/orders/<int:order_id>", "/checkout"}),
     "checkout-traces-only": ("spans", {"/payments/{id}", "/pay"}),
 }
+SLOW = "shop-upstream-60s"
 SOURCE_REQUESTS = red_rules.name("service_route_source", "requests", "1m")
+ROUTE_REQUESTS = red_rules.name("service_route", "requests", "1m")
 RULES = PROJECT_DIR / "prometheus" / "rules" / "heron-apps.rules.yml"
+RULE_TESTS = PROJECT_DIR / "prometheus" / "rules" / "tests" / "heron-red.test.yml"
 
 
 @dataclass
@@ -104,9 +110,10 @@ def traffic(stack: StackHandle, tmp_path_factory: pytest.TempPathFactory) -> Ite
     try:
         for service, stable in (("shop-upstream-defaults", False), ("shop-upstream-stable", True)):
             apps[service] = start_upstream_flask(stack.otlp_http_endpoint, service, logs, stable=stable)
+        apps[SLOW] = start_upstream_flask(stack.otlp_http_endpoint, SLOW, logs, stable=False, export_interval_ms=None)
         for app in apps.values():
             wait_for(lambda a=app: "serving" in a.log.read_text(), timeout=30, what=f"{app.service} up ({app.log})")
-        sent = {service: Sent() for service in APPS}
+        sent = {service: Sent() for service in [*APPS, SLOW]}
         started = time.time()
         driver = threading.Thread(target=_drive, args=(stack.otlp_http_endpoint, apps, sent, stop), daemon=True)
         driver.start()
@@ -224,3 +231,44 @@ def test_prometheus_evaluates_every_red_rule_without_error(stack: StackHandle, t
     rules = wait_for(evaluated, timeout=60, what="the RED recording rules evaluated by Prometheus")
     assert len(rules) == sum(len(g["rules"]) for g in red_rules.groups())
     assert [(r["name"], r.get("lastError")) for r in rules if r["health"] != "ok"] == []
+
+
+def test_an_app_on_the_60s_default_export_shows_its_rate_from_one_source(stack: StackHandle, traffic: Traffic) -> None:
+    """One metric sample a minute leaves the 1-minute rate empty: the panels fall back to the 5-minute
+    series, and the source stays http_old although the app's span metrics fill every minute."""
+    sent = traffic.sent[SLOW]
+    seen: dict[str, Any] = {}
+
+    def shown() -> float | None:
+        rate = sent.requests / (time.time() - traffic.started)
+        seen.update(panel=_value(stack, "Requests /s", SLOW).get(""), sent=rate)
+        # The 5-minute window is not full yet: until it is, the rate reads low, never high.
+        value = seen["panel"]
+        return value if value is not None and 0 < value <= rate * 1.15 else None
+
+    try:
+        wait_for(shown, timeout=180, interval=2, what=f"{SLOW}: Requests /s shows its rate")
+    except DeadlineExceeded as exc:
+        pytest.fail(f"{exc}; last seen per second: {seen}")
+    # Both sources were there to choose from in every minute the span metrics filled ...
+    spans = f'{SOURCE_REQUESTS}{{service_name="{SLOW}", red_source="spans"}}'
+    assert prom_query(stack.prometheus_url, spans), "the app's span metrics are missing"
+    # ... and, once its first HTTP export arrived (up to 60 s after start; until then its traces are
+    # all Heron has of it), no minute was counted from them.
+    chosen = f'{red_rules.CHOICE}{{service_name="{SLOW}", red_source="http_old"}}'
+    since = prom_query(stack.prometheus_url, f"min_over_time(timestamp({chosen})[10m:])")
+    assert since, f"{SLOW} never measured from http_old"
+    window = f"{max(1, int(time.time() - float(since[0]['value'][1])))}s"
+    flapped = f'count_over_time({ROUTE_REQUESTS}{{service_name="{SLOW}", red_source!="http_old"}}[{window}])'
+    assert prom_query(stack.prometheus_url, flapped) == []
+    assert set(_value(stack, "Where each service's RED comes from", SLOW, "red_source")) == {"http_old"}
+
+
+@pytest.mark.parametrize("component", ["promtool3", "promtool"])  # compose's v3, and Debian's for `make up`
+def test_promtool_unit_tests_of_the_red_family_pass(component: str) -> None:
+    """Source choice, 60 s exporters next to span metrics, the 10-minute fallback, query strings dropped."""
+    promtool = components.registry(resolve({}))[component].ensure()
+    done = subprocess.run(
+        [str(promtool), "test", "rules", str(RULE_TESTS)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -101,7 +101,11 @@ class Runtime:
             source: Source
             store: StateStore
             if self._engine is None:
-                source = PrometheusSource(self.config.prometheus_url, timeout=self.config.query_timeout_s)
+                source = PrometheusSource(
+                    self.config.prometheus_url,
+                    timeout=self.config.query_timeout_s,
+                    connections=self.config.query_concurrency,
+                )
                 store = RedisStore.from_url(self.config.redis_url, history_retention_s=self.config.history_retention_s)
             else:  # keep the connections; only rules and routing changed
                 source, store = self._engine.source, self._engine.store
@@ -118,6 +122,7 @@ class Runtime:
                 generator_base=self.config.prometheus_url,
                 logs=self._logs,
                 logs_base=self.config.victorialogs_url,
+                query_concurrency=self.config.query_concurrency,
             )
 
     @property

@@ -1,5 +1,5 @@
-"""Self-telemetry over OTLP: evaluations, evaluation duration, alerts by rule/severity/state, jobs
-queued, and the worker's own logs (so VictoriaLogs shows them beside every other Heron part).
+"""Self-telemetry over OTLP: evaluations, evaluation duration and its stages, alerts by rule/severity/state,
+jobs queued, and the worker's own logs (so VictoriaLogs shows them beside every other Heron part).
 
 Uses the OpenTelemetry API only; `setup()` installs the SDK exporters when
 OTEL_EXPORTER_OTLP_ENDPOINT is set, otherwise the instruments are no-ops.
@@ -31,6 +31,12 @@ _evaluations = _meter.create_counter(
     "heron.alerts.evaluations", unit="{evaluation}", description="Rule group evaluations"
 )
 _duration = _meter.create_histogram("heron.alerts.evaluation.duration", unit="s", description="Group evaluation time")
+_stage = _meter.create_histogram(
+    "heron.alerts.evaluation.stage.duration",
+    unit="s",
+    description="Time of one stage of a group evaluation (load, query, decode, prometheus, state, pipeline, save,"
+    " enqueue)",
+)
 _jobs = _meter.create_counter("heron.alerts.jobs.queued", unit="{job}", description="Notification jobs enqueued")
 _by_state: dict[tuple[str, str], int] = {}
 _by_rule: dict[str, dict[tuple[str, str, str], int]] = {}
@@ -62,6 +68,8 @@ def evaluation(outcome: Outcome, seconds: float) -> None:
     _evaluations.add(1, attrs)
     if outcome.status == "evaluated":
         _duration.record(seconds, {"heron.group": outcome.group})
+        for stage, stage_seconds in outcome.stages.items():
+            _stage.record(stage_seconds, {"heron.group": outcome.group, "heron.stage": stage})
         for state in ("pending", "firing", "inactive"):
             _by_state[(outcome.group, state)] = outcome.alerts_by_state.get(state, 0)
         _by_rule[outcome.group] = dict(outcome.alerts_by_rule)

@@ -37,6 +37,9 @@ from alert_worker.rules.state import AlertInstance, RuleState, Transition
 from alert_worker.stages import StageClock, collecting
 from alert_worker.state.base import GroupSnapshot, StateStore
 
+DEFAULT_QUERY_CONCURRENCY = 4
+"""Queries of one group in flight at once, unless configured (HERON_ALERTS_QUERY_CONCURRENCY)."""
+
 Answer = list[Sample] | SourceError | ValueError
 """A rule's query result, or the error its query ended with (raised again when the rule is stepped)."""
 
@@ -65,7 +68,7 @@ class Engine:
     generator_base: str = ""
     logs: LogsSource | None = None
     logs_base: str = ""
-    query_concurrency: int = 4
+    query_concurrency: int = DEFAULT_QUERY_CONCURRENCY
     """How many queries of one group are in flight at once (1: one after another)."""
 
 

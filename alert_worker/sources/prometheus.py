@@ -129,7 +129,8 @@ class PrometheusSource:
         try:
             return decoder.decode(data.result)
         except msgspec.DecodeError as exc:
-            raise SourceError(f"Prometheus answered a {data.resultType} Heron cannot read: {exc}", transient=False) from exc
+            message = f"Prometheus answered a {data.resultType} Heron cannot read: {exc}"
+            raise SourceError(message, transient=False) from exc
         finally:
             stages.record("decode", time.perf_counter() - started)
 

@@ -62,9 +62,8 @@ class RedisStore:
 
     def load_group(self, group: str) -> GroupSnapshot:
         try:
-            raw, outbox, marker, firing = self.r.mget(
-                [f"{PREFIX}group:{group}", f"{PREFIX}outbox:{group}", f"{PREFIX}slot:{group}", f"{PREFIX}firing:{group}"]
-            )
+            keys = [f"{PREFIX}{part}:{group}" for part in ("group", "outbox", "slot", "firing")]
+            raw, outbox, marker, firing = self.r.mget(keys)
         except redis.RedisError as exc:
             raise StateError(f"cannot read state of group {group!r}: {exc}") from exc
         snap = GroupSnapshot.loads(raw, outbox, marker)

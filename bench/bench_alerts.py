@@ -11,7 +11,9 @@ Writes docs/benchmarks/alerts.md and docs/img/bench_alerts.png.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
+import pstats
 import random
 import shutil
 import socket
@@ -20,6 +22,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -177,7 +180,7 @@ def _api_queries(log: Path) -> int:
     return count
 
 
-def cycle_cost(hosts: int, cycles: int, workdir: Path) -> dict[str, float]:
+def cycle_cost(hosts: int, cycles: int, workdir: Path) -> dict[str, Any]:
     """One worker's wall, CPU, queries and stage times per cycle for the default pack over `hosts` hosts."""
     fleet = Fleet(hosts)
     prom_dir = workdir / f"p{hosts}"
@@ -228,6 +231,9 @@ def cycle_cost(hosts: int, cycles: int, workdir: Path) -> dict[str, float]:
             stage_runs.append(spent)
         _until(lambda: _prom_rule_seconds(prom_url) > 0, 30)
         peer = _prom_rule_seconds(prom_url)
+        hotspots = _profile(
+            lambda at: [evaluate_group(engine, replace(g, interval_s=50.0), at) for g in groups], base + 55.0 * cycles
+        )
         source.close()
         # Cycle 0 starts from empty state and cycle 1 is the first with firing alerts; the later ones
         # are the steady state an operator lives with, so the medians are over cycles 2+.
@@ -245,6 +251,7 @@ def cycle_cost(hosts: int, cycles: int, workdir: Path) -> dict[str, float]:
             "firing": firing,
             "jobs": len(jobs),
             "n": len(wall[steady]),
+            "profile": hotspots,
             **{f"stage_{k}": statistics.median(r.get(k, 0.0) for r in stage_runs[steady]) * 1000 for k in STAGES},
         }
     finally:
@@ -253,6 +260,22 @@ def cycle_cost(hosts: int, cycles: int, workdir: Path) -> dict[str, float]:
         prom.wait()
         rds.wait()
         fleet.target.close()
+
+
+def _profile(cycle: Callable[[float], object], base: float, cycles: int = 2) -> list[tuple[str, float]]:
+    """The functions that took most of `cycles` more steady cycles under cProfile: (function, share of own time)."""
+    profiler = cProfile.Profile()
+    for c in range(cycles):
+        profiler.runcall(cycle, base + 55.0 * c)
+    stats = pstats.Stats(profiler)
+    rows = stats.stats  # type: ignore[attr-defined]  # pstats keeps its table untyped
+    total = sum(row[2] for row in rows.values()) or 1.0
+    top = sorted(rows.items(), key=lambda item: item[1][2], reverse=True)[:10]
+    out = []
+    for (filename, line, func), row in top:
+        where = Path(filename).name if filename != "~" else ""
+        out.append((f"{where}:{line}({func})" if where else func, row[2] / total))
+    return out
 
 
 BREACH_RULES = """
@@ -329,7 +352,7 @@ def _goal(ok: bool) -> str:
 
 
 def write_report(
-    costs: list[dict[str, float]],
+    costs: list[dict[str, Any]],
     latencies: list[float],
     interval: float,
     cycles: int,
@@ -419,6 +442,27 @@ Ratios against Prometheus are each taken within their own run.
 |---|---|---|---|---|---|---|---|
 {chr(10).join(lines)}
 """
+    first = min(costs, key=lambda c: c["hosts"])
+    profile_rows = "\n".join(f"| `{name}` | {share * 100:.0f} % |" for name, share in first["profile"])
+    profile_text = f"""
+cProfile over two more steady cycles at {first["hosts"]:.0f} hosts, functions by own time (share of all
+profiled time; under the profiler Python code runs slower than it does above, so read shares, not times):
+
+| function | own time |
+|---|---|
+{profile_rows}
+"""
+    if before and before[0].get("profile"):
+        old_first = min(before, key=lambda c: c["hosts"])
+        old_rows = "\n".join(f"| `{name}` | {share * 100:.0f} % |" for name, share in old_first["profile"])
+        profile_text += f"""
+The same profile of the engine at `{before[0].get("commit", "?")}` (before), which the changes above were
+chosen from:
+
+| function | own time |
+|---|---|
+{old_rows}
+"""
     DOC.write_text(
         f"""## Alert engine
 
@@ -462,7 +506,7 @@ firing-list and outbox keys when they did not change.
 | hosts | wall | {" | ".join(STAGES)} | query - prometheus |
 |---|---|{"---|" * len(STAGES)}---|
 {stage_rows}
-{before_text}
+{profile_text}{before_text}
 Breach to job enqueued (`for: 0`, evaluation interval {interval:g} s, Prometheus scrape 1 s, {len(latencies)} breaches):
 median **{p50.format(unit=" s")}**, tail **{p95.format(unit=" s")}**, max {max(latencies):.2f} s
 (target: interval + 1 s = {interval + 1:g} s). A p95 is only named with at least 40 breaches.
@@ -470,7 +514,8 @@ median **{p50.format(unit=" s")}**, tail **{p95.format(unit=" s")}**, max {max(l
 ![alert engine benchmark](../img/bench_alerts.png)
 
 Shared machine: other jobs ran while this was measured, so expect noise.
-Reproduce: `.venv/bin/python -m bench.bench_alerts{" --long" if args.long else ""}`.
+Reproduce: `.venv/bin/python -m bench.bench_alerts{" --long" if args.long else ""}`
+(before/after: run it with `--no-latency --json before.json` on the earlier commit, then with `--before before.json`).
 """
     )
 

@@ -7,11 +7,12 @@ from typing import Any
 
 import pytest
 from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader
 
 from alert_worker import telemetry
 from alert_worker.engine import Engine, evaluate_group
 from alert_worker.exceptions import SourceError
+from alert_worker.models import NotificationJob
 from alert_worker.notify.routing import parse_routing
 from alert_worker.rules.evaluator import Sample
 from alert_worker.rules.model import AlertRule, RuleGroup
@@ -42,7 +43,8 @@ def _tick(engine: Engine, minute: int) -> Any:
 
 
 def test_a_cycle_that_changes_nothing_writes_no_state() -> None:
-    source, store, sent = FakeSource(), CountingStore(), []
+    source, store = FakeSource(), CountingStore()
+    sent: list[NotificationJob] = []
     engine = Engine(source=source, store=store, routing=ROUTING, enqueue=sent.append)
     source.series["cpu > 0.9"] = {"web-1": 0.95}
     source.present_hosts = {"web-1"}
@@ -98,14 +100,15 @@ class GatedSource(FakeSource):
         try:
             if expr == "broken":
                 raise SourceError("query 'broken' rejected by Prometheus: parse error", transient=False)
-            return super().query(expr, at)
+            samples: list[Sample] = super().query(expr, at)
+            return samples
         finally:
             with self.cond:
                 self.in_flight -= 1
 
 
 def test_queries_of_a_group_run_concurrently_but_bounded() -> None:
-    rules = tuple(AlertRule(f"R{i}", f"q{i}", "many") for i in range(6)) + (AlertRule("Bad", "broken", "many"),)
+    rules = (*(AlertRule(f"R{i}", f"q{i}", "many") for i in range(6)), AlertRule("Bad", "broken", "many"))
     source = GatedSource(width=3, total=len(rules))
     for i in range(6):
         source.series[f"q{i}"] = {f"h{i}": float(i)}
@@ -154,7 +157,9 @@ def test_stage_timings_are_exported_as_metrics(reader: InMemoryMetricReader) -> 
         for m in sm.metrics
         if m.name == telemetry.STAGE_DURATION
         for p in m.data.data_points
+        if isinstance(p, HistogramDataPoint)
     ]
-    assert {p.attributes["heron.stage"] for p in points} == set(out.stages)
-    assert {p.attributes["heron.group"] for p in points} == {"hosts"}
+    attrs = [dict(p.attributes or {}) for p in points]
+    assert {a["heron.stage"] for a in attrs} == set(out.stages)
+    assert {a["heron.group"] for a in attrs} == {"hosts"}
     assert all(p.count == 1 for p in points)

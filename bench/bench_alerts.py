@@ -180,7 +180,7 @@ def _api_queries(log: Path) -> int:
     return count
 
 
-def cycle_cost(hosts: int, cycles: int, workdir: Path) -> dict[str, Any]:
+def cycle_cost(hosts: int, cycles: int, workdir: Path, *, profile: bool = False) -> dict[str, Any]:
     """One worker's wall, CPU, queries and stage times per cycle for the default pack over `hosts` hosts."""
     fleet = Fleet(hosts)
     prom_dir = workdir / f"p{hosts}"
@@ -231,8 +231,13 @@ def cycle_cost(hosts: int, cycles: int, workdir: Path) -> dict[str, Any]:
             stage_runs.append(spent)
         _until(lambda: _prom_rule_seconds(prom_url) > 0, 30)
         peer = _prom_rule_seconds(prom_url)
-        hotspots = _profile(
-            lambda at: [evaluate_group(engine, replace(g, interval_s=50.0), at) for g in groups], base + 55.0 * cycles
+        hotspots = (
+            _profile(
+                lambda at: [evaluate_group(engine, replace(g, interval_s=50.0), at) for g in groups],
+                base + 55.0 * cycles,
+            )
+            if profile
+            else []
         )
         source.close()
         # Cycle 0 starts from empty state and cycle 1 is the first with firing alerts; the later ones
@@ -534,7 +539,7 @@ def main(argv: list[str] | None = None) -> int:
     trials = 60 if args.long else 40  # at least 40, so the tail is a real p95
     with tempfile.TemporaryDirectory(prefix="heron-bench-alerts-") as tmp:
         workdir = Path(tmp)
-        costs = [cycle_cost(n, cycles, workdir) for n in host_counts]
+        costs = [cycle_cost(n, cycles, workdir, profile=i == 0) for i, n in enumerate(host_counts)]
         for c in costs:
             print(c)
         if args.json:

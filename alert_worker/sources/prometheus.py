@@ -1,6 +1,6 @@
 """Prometheus HTTP API adapter: instant and range queries, with a transport tests can inject.
 
-One client per process keeps its connections alive (a pool as large as the engine's query
+One client per process keeps its connections alive (as many idle ones as the engine's query
 concurrency); answers are decoded by msgspec into typed structs, and every query asks for the query
 API's `stats` so Prometheus' own evaluation time is told apart from Heron's (stage `prometheus`).
 """
@@ -93,7 +93,8 @@ class PrometheusSource:
         connections: int = 8,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+        # Idle connections kept for the next cycle; no cap on open ones, so a query never waits for a slot.
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=max(connections, 1))
         self._client = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport, limits=limits)
         self.queries = 0
         self._count_lock = threading.Lock()

@@ -35,6 +35,7 @@ _ENV: dict[str, str] = {
     "flap_threshold": ev.HERON_ALERTS_FLAP_THRESHOLD,
     "flap_window_s": ev.HERON_ALERTS_FLAP_WINDOW,
     "query_timeout_s": ev.HERON_ALERTS_QUERY_TIMEOUT,
+    "query_concurrency": ev.HERON_ALERTS_QUERY_CONCURRENCY,
     "history_retention_s": ev.HERON_ALERTS_HISTORY_RETENTION,
     "visibility_timeout_s": ev.HERON_ALERTS_VISIBILITY_TIMEOUT,
     "redis_wait_replicas": ev.HERON_ALERTS_REDIS_WAIT_REPLICAS,
@@ -74,6 +75,8 @@ class AlertsConfig(BaseModel):
     flap_threshold: int = 4
     flap_window_s: float = 1800.0
     query_timeout_s: float = 10.0
+    #: Queries of one group in flight at once (Prometheus runs up to --query.max-concurrency=20 itself).
+    query_concurrency: int = 4
     history_retention_s: float = 30 * 86400.0
     #: The broker redelivers a task unacknowledged this long (its worker was killed outright).
     visibility_timeout_s: float = 20.0
@@ -183,6 +186,13 @@ class AlertsConfig(BaseModel):
     def _positive(cls, value: int) -> int:
         if value <= 0:
             raise ValueError("must be a positive integer")
+        return value
+
+    @field_validator("query_concurrency")
+    @classmethod
+    def _concurrency(cls, value: int) -> int:
+        if not 1 <= value <= 64:
+            raise ValueError("must be an integer from 1 to 64")
         return value
 
     @property

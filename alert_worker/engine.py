@@ -7,9 +7,12 @@ so a worker killed at any point neither loses nor doubles a transition.
 
 from __future__ import annotations
 
+import contextvars
 import math
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 from urllib.parse import quote
@@ -32,7 +35,14 @@ from alert_worker.rules.evaluator import (
 )
 from alert_worker.rules.model import AlertRule, RuleGroup
 from alert_worker.rules.state import AlertInstance, RuleState, Transition
+from alert_worker.stages import StageClock, collecting
 from alert_worker.state.base import GroupSnapshot, StateStore
+
+DEFAULT_QUERY_CONCURRENCY = 4
+"""Queries of one group in flight at once, unless configured (HERON_ALERTS_QUERY_CONCURRENCY)."""
+
+Answer = list[Sample] | SourceError | ValueError
+"""A rule's query result, or the error its query ended with (raised again when the rule is stepped)."""
 
 
 class Source(Protocol):
@@ -59,6 +69,8 @@ class Engine:
     generator_base: str = ""
     logs: LogsSource | None = None
     logs_base: str = ""
+    query_concurrency: int = DEFAULT_QUERY_CONCURRENCY
+    """How many queries of one group are in flight at once (1: one after another)."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +84,8 @@ class Outcome:
     alerts_by_state: Mapping[str, int] = field(default_factory=dict)
     alerts_by_rule: Mapping[tuple[str, str, str], int] = field(default_factory=dict)
     """(alertname, severity, state) -> count, for pending and firing alerts."""
+    stages: Mapping[str, float] = field(default_factory=dict)
+    """Seconds per stage of this run (see alert_worker.stages.STAGES)."""
 
 
 def slot_of(now: float, interval_s: float) -> float:
@@ -91,8 +105,8 @@ def _identity(rule: AlertRule, alert: AlertInstance) -> dict[str, str]:
 class _GroupRun:
     """One evaluation of a group at time `at` (queries and timers use it)."""
 
-    def __init__(self, engine: Engine, group: RuleGroup, snap: GroupSnapshot, at: float) -> None:
-        self.e, self.group, self.snap, self.at = engine, group, snap, at
+    def __init__(self, engine: Engine, group: RuleGroup, snap: GroupSnapshot, at: float, clock: StageClock) -> None:
+        self.e, self.group, self.snap, self.at, self.clock = engine, group, snap, at, clock
         self.states: dict[str, RuleState] = {}
         self.rules: dict[str, AlertRule] = {}
         self.transitions: list[Transition] = []
@@ -121,11 +135,29 @@ class _GroupRun:
         except SourceError:
             return []
 
-    def rule(self, rule: AlertRule) -> None:
+    def _answer(self, rule: AlertRule) -> Answer:
+        try:
+            return self._query(rule)
+        except (SourceError, ValueError) as exc:
+            return exc
+
+    def fetch(self, rules: Sequence[AlertRule]) -> list[Answer]:
+        """Every rule's query, at most `query_concurrency` in flight; answers in rule order."""
+        workers = min(self.e.query_concurrency, len(rules))
+        if workers <= 1:
+            return [self._answer(rule) for rule in rules]
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="heron-query") as pool:
+            # Each query runs in a copy of this context, so the source reports to this run's clock.
+            futures = [pool.submit(contextvars.copy_context().run, self._answer, rule) for rule in rules]
+            return [f.result() for f in futures]
+
+    def rule(self, rule: AlertRule, answer: Answer) -> None:
         prev = self.snap.rules.get(rule.key, RuleState())
         try:
+            if not isinstance(answer, list):
+                raise answer
             query = self._template_query if self.group.type != "vlogs" else None
-            matched = match_results(rule, self._query(rule), self.e.settings, query)
+            matched = match_results(rule, answer, self.e.settings, query)
             if rule.anomaly and matched:
                 matched = annotate(self.e.source, rule, matched, self.at)
             present = {a.fingerprint: self._present(rule, a) for a in vanished_firing(prev, matched)}
@@ -141,7 +173,8 @@ class _GroupRun:
         if rule.no_data != "alert" or self.group.type == "vlogs":
             return True  # no matching log lines is the condition ending, not a target going silent
         try:
-            return self.e.source.series_present(_identity(rule, alert), self.at)
+            with self.clock.time("query"):
+                return self.e.source.series_present(_identity(rule, alert), self.at)
         except SourceError:
             return False  # cannot tell: holding the alert is the safe side
 
@@ -245,35 +278,57 @@ def evaluate_group(engine: Engine, group: RuleGroup, now: float) -> Outcome:
     """Evaluate `group` at `now`, at most once per slot (`now` rounded down to the group's interval).
 
     Queries run at `now` itself, like Prometheus' own ticks; the slot only guards against a
-    second run (beat duplicates, redelivery after a lost worker).
+    second run (beat duplicates, redelivery after a lost worker). The outcome says where the time went.
     """
+    clock = StageClock()
+    with collecting(clock):
+        outcome = _evaluate(engine, group, now, clock)
+    return replace(outcome, stages=clock.seconds())
+
+
+def _evaluate(engine: Engine, group: RuleGroup, now: float, clock: StageClock) -> Outcome:
     slot = slot_of(now, group.interval_s)
+    started = time.perf_counter()
     # The lock only saves duplicate work; correctness comes from the slot check at save time, so a
     # worker killed while holding it blocks the group for at most one interval (the shard handover bound).
     with engine.store.lock(group.name, ttl_s=group.interval_s) as acquired:
         if not acquired:
             return Outcome(group.name, slot, "busy")
         snap = engine.store.load_group(group.name)
-        flush_outbox(engine, group.name, snap)
+        clock.add("load", time.perf_counter() - started)
+        with clock.time("enqueue"):
+            flush_outbox(engine, group.name, snap)
         if snap.last_slot is not None and slot <= snap.last_slot:
             return Outcome(group.name, slot, "skipped")
-        run = _GroupRun(engine, group, snap, now)
-        for rule in group.rules:
-            run.rule(rule)
+        run = _GroupRun(engine, group, snap, now, clock)
+        with clock.time("query"):
+            answers = run.fetch(group.rules)
+        queried = clock.seconds().get("query", 0.0)
+        started = time.perf_counter()
+        for rule, answer in zip(group.rules, answers, strict=True):
+            run.rule(rule, answer)
         run.meta_rules()
         candidates = run.candidates()
         firing = [dict(c.alert.labels) for c in candidates]
-        sources = firing + engine.store.firing_elsewhere(group.name)
-        silences = engine.store.list_silences()
-        result = run_pipeline(
-            group.name, snap.pipeline, candidates, engine.routing, now, silences=silences, inhibit_sources=sources
-        )
-        new = GroupSnapshot(slot, run.states, result.state, [job_to_dict(j) for j in result.jobs], firing)
-        try:
-            engine.store.save_group(group.name, new, _history(group.name, run.transitions, result.jobs, now))
-        except StaleEvaluationError:
-            return Outcome(group.name, slot, "skipped")  # a concurrent run of this slot won; its jobs count
-        flush_outbox(engine, group.name, new)
+        # Presence checks of vanished series are queries too: they count there, not here.
+        clock.add("state", time.perf_counter() - started - (clock.seconds().get("query", 0.0) - queried))
+        with clock.time("load"):
+            sources = firing + engine.store.firing_elsewhere(group.name)
+            silences = engine.store.list_silences()
+        with clock.time("pipeline"):
+            result = run_pipeline(
+                group.name, snap.pipeline, candidates, engine.routing, now, silences=silences, inhibit_sources=sources
+            )
+        with clock.time("save"):
+            new = GroupSnapshot(slot, run.states, result.state, [job_to_dict(j) for j in result.jobs], firing)
+            try:
+                engine.store.save_group(
+                    group.name, new, _history(group.name, run.transitions, result.jobs, now), previous=snap
+                )
+            except StaleEvaluationError:
+                return Outcome(group.name, slot, "skipped")  # a concurrent run of this slot won; its jobs count
+        with clock.time("enqueue"):
+            flush_outbox(engine, group.name, new)
         counts: dict[str, int] = {}
         by_rule: dict[tuple[str, str, str], int] = {}
         for state in run.states.values():

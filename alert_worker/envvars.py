@@ -28,6 +28,7 @@ HERON_ALERTS_NOTIFY_QUEUE = "HERON_ALERTS_NOTIFY_QUEUE"
 HERON_ALERTS_FLAP_THRESHOLD = "HERON_ALERTS_FLAP_THRESHOLD"
 HERON_ALERTS_FLAP_WINDOW = "HERON_ALERTS_FLAP_WINDOW"
 HERON_ALERTS_QUERY_TIMEOUT = "HERON_ALERTS_QUERY_TIMEOUT"
+HERON_ALERTS_QUERY_CONCURRENCY = "HERON_ALERTS_QUERY_CONCURRENCY"
 HERON_ALERTS_HISTORY_RETENTION = "HERON_ALERTS_HISTORY_RETENTION"
 HERON_ALERTS_VISIBILITY_TIMEOUT = "HERON_ALERTS_VISIBILITY_TIMEOUT"
 HERON_ALERTS_REDIS_WAIT_REPLICAS = "HERON_ALERTS_REDIS_WAIT_REPLICAS"
@@ -137,6 +138,12 @@ SETTINGS = Registry(
         ),
         Setting(HERON_ALERTS_FLAP_WINDOW, "duration", "Flap detection window (a Prometheus duration).", "30m"),
         Setting(HERON_ALERTS_QUERY_TIMEOUT, "duration", "Timeout of one Prometheus or VictoriaLogs query.", "10s"),
+        Setting(
+            HERON_ALERTS_QUERY_CONCURRENCY,
+            "int",
+            "Queries of one rule group in flight at once, over kept-alive connections (1 to 64; 1: one at a time).",
+            "4",
+        ),
         Setting(HERON_ALERTS_HISTORY_RETENTION, "duration", "How long history entries are kept.", "30d"),
         Setting(
             HERON_ALERTS_VISIBILITY_TIMEOUT,

@@ -101,7 +101,11 @@ class Runtime:
             source: Source
             store: StateStore
             if self._engine is None:
-                source = PrometheusSource(self.config.prometheus_url, timeout=self.config.query_timeout_s)
+                source = PrometheusSource(
+                    self.config.prometheus_url,
+                    timeout=self.config.query_timeout_s,
+                    connections=self.config.query_concurrency,
+                )
                 store = RedisStore.from_url(
                     self.config.redis_url,
                     history_retention_s=self.config.history_retention_s,
@@ -122,6 +126,7 @@ class Runtime:
                 generator_base=self.config.prometheus_url,
                 logs=self._logs,
                 logs_base=self.config.victorialogs_url,
+                query_concurrency=self.config.query_concurrency,
             )
 
     @property

@@ -1,5 +1,5 @@
-"""Self-telemetry over OTLP: evaluations, evaluation duration, alerts by rule/severity/state, jobs
-queued, and the worker's own logs (so VictoriaLogs shows them beside every other Heron part).
+"""Self-telemetry over OTLP: evaluations, evaluation duration and its stages, alerts by rule/severity/state,
+jobs queued, and the worker's own logs (so VictoriaLogs shows them beside every other Heron part).
 
 Uses the OpenTelemetry API only; `setup()` installs the SDK exporters when
 OTEL_EXPORTER_OTLP_ENDPOINT is set, otherwise the instruments are no-ops.
@@ -12,11 +12,12 @@ import logging
 import os
 import uuid
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from opentelemetry import metrics
 from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
-from opentelemetry.metrics import CallbackOptions, Observation
+from opentelemetry.metrics import CallbackOptions, Counter, Histogram, Meter, Observation
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
@@ -26,12 +27,38 @@ from alert_worker import envvars as ev
 if TYPE_CHECKING:
     from alert_worker.engine import Outcome
 
+STAGE_DURATION = "heron.alerts.evaluation.stage.duration"
+
+
+@dataclass(frozen=True)
+class _Instruments:
+    evaluations: Counter
+    duration: Histogram
+    stage: Histogram
+    jobs: Counter
+
+
+def instruments(meter: Meter) -> _Instruments:
+    """The evaluation instruments on `meter` (the process's global meter unless a test binds its own)."""
+    return _Instruments(
+        evaluations=meter.create_counter(
+            "heron.alerts.evaluations", unit="{evaluation}", description="Rule group evaluations"
+        ),
+        duration=meter.create_histogram(
+            "heron.alerts.evaluation.duration", unit="s", description="Group evaluation time"
+        ),
+        stage=meter.create_histogram(
+            STAGE_DURATION,
+            unit="s",
+            description="Time of one stage of a group evaluation (heron.stage: load, query, decode, prometheus,"
+            " state, pipeline, save, enqueue)",
+        ),
+        jobs=meter.create_counter("heron.alerts.jobs.queued", unit="{job}", description="Notification jobs enqueued"),
+    )
+
+
 _meter = metrics.get_meter("heron.alert_worker")
-_evaluations = _meter.create_counter(
-    "heron.alerts.evaluations", unit="{evaluation}", description="Rule group evaluations"
-)
-_duration = _meter.create_histogram("heron.alerts.evaluation.duration", unit="s", description="Group evaluation time")
-_jobs = _meter.create_counter("heron.alerts.jobs.queued", unit="{job}", description="Notification jobs enqueued")
+_i = instruments(_meter)
 _by_state: dict[tuple[str, str], int] = {}
 _by_rule: dict[str, dict[tuple[str, str, str], int]] = {}
 """group -> (alertname, severity, state) -> pending/firing alerts, from the group's last evaluation."""
@@ -59,16 +86,18 @@ _meter.create_observable_gauge(
 
 def evaluation(outcome: Outcome, seconds: float) -> None:
     attrs = {"heron.group": outcome.group, "heron.evaluation.status": outcome.status}
-    _evaluations.add(1, attrs)
+    _i.evaluations.add(1, attrs)
     if outcome.status == "evaluated":
-        _duration.record(seconds, {"heron.group": outcome.group})
+        _i.duration.record(seconds, {"heron.group": outcome.group})
+        for stage, stage_seconds in outcome.stages.items():
+            _i.stage.record(stage_seconds, {"heron.group": outcome.group, "heron.stage": stage})
         for state in ("pending", "firing", "inactive"):
             _by_state[(outcome.group, state)] = outcome.alerts_by_state.get(state, 0)
         _by_rule[outcome.group] = dict(outcome.alerts_by_rule)
 
 
 def jobs_queued(destination: str) -> None:
-    _jobs.add(1, {"heron.destination": destination})
+    _i.jobs.add(1, {"heron.destination": destination})
 
 
 def prime_destinations() -> None:
@@ -80,7 +109,7 @@ def prime_destinations() -> None:
         return
     destinations = resolve_destinations().destinations
     for name in destinations:
-        _jobs.add(0, {"heron.destination": name})
+        _i.jobs.add(0, {"heron.destination": name})
     delivery_metrics.prime((name, dest.type) for name, dest in destinations.items())
     flush()
 

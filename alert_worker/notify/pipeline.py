@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from alert_worker.models import Alert, NotificationJob, alert_from_dict, alert_to_dict
-from alert_worker.notify.inhibit import inhibited
+from alert_worker.notify.inhibit import Inhibitor
 from alert_worker.notify.routing import Policy, RoutingConfig, policies_for
 from alert_worker.notify.silences import Silence, silenced
 
@@ -110,9 +110,10 @@ def _buckets(
     now: float,
 ) -> dict[str, _Bucket]:
     buckets: dict[str, _Bucket] = {}
+    inhibitor = Inhibitor(inhibit_sources, routing.inhibit_rules)
     for cand in candidates:
         labels = cand.alert.labels
-        muted = silenced(labels, silences, now) or inhibited(labels, inhibit_sources, routing.inhibit_rules)
+        muted = silenced(labels, silences, now) or inhibitor.inhibited(labels)
         for policy in policies_for(routing, labels):
             destinations = cand.channels or policy.receivers
             group_labels = {k: labels[k] for k in policy.group_by if k in labels}

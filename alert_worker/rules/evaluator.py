@@ -144,7 +144,8 @@ class _Run:
             flapping = len(flips) > limit
             if flapping != a.flapping:
                 self.record(a, "stable" if flapping else "flapping", "flapping" if flapping else "stable")
-            self.alerts[fp] = replace(a, flips=flips, flapping=flapping)
+            if flapping != a.flapping or flips != a.flips:  # copying every alert every cycle was most of this
+                self.alerts[fp] = replace(a, flips=flips, flapping=flapping)
 
 
 @dataclass(frozen=True)

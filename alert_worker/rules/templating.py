@@ -11,6 +11,7 @@ the rule is loaded.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -143,12 +144,21 @@ def _tokens(command: str) -> list[str]:
     return out
 
 
-def _eval_action(body: str, data: TemplateData) -> str:
-    result: object = None
-    for i, part in enumerate(p.strip() for p in re.split(r'\|(?=(?:[^"]*"[^"]*")*[^"]*$)', body)):
+@functools.lru_cache(maxsize=4096)
+def _pipeline(body: str) -> tuple[list[str], ...]:
+    """The commands of an action, tokenized once per distinct body (a rule renders it for every series)."""
+    commands = []
+    for part in (p.strip() for p in re.split(r'\|(?=(?:[^"]*"[^"]*")*[^"]*$)', body)):
         if not part:
             raise TemplateError(f"empty command in {{{{{body}}}}}")
-        result = _command(_tokens(part), result, data, has_piped=i > 0)
+        commands.append(_tokens(part))
+    return tuple(commands)
+
+
+def _eval_action(body: str, data: TemplateData) -> str:
+    result: object = None
+    for i, tokens in enumerate(_pipeline(body)):
+        result = _command(tokens, result, data, has_piped=i > 0)
     if isinstance(result, float):
         return hz.go_float(result)
     return "" if result is None else str(result)
@@ -170,6 +180,8 @@ def check_template(text: str) -> None:
 
 def render(text: str, data: TemplateData) -> str:
     """Expand every `{{ ... }}` in `text`; raises TemplateError on unknown names or functions."""
+    if "{{" not in text:
+        return text
     out: list[str] = []
     pos = 0
     for match in _ACTION.finditer(text):

@@ -1,17 +1,62 @@
-"""Prometheus HTTP API adapter: instant and range queries, with a transport tests can inject."""
+"""Prometheus HTTP API adapter: instant and range queries, with a transport tests can inject.
+
+One client per process keeps its connections alive (as many idle ones as the engine's query
+concurrency); answers are decoded by msgspec into typed structs, and every query asks for the query
+API's `stats` so Prometheus' own evaluation time is told apart from Heron's (stage `prometheus`).
+"""
 
 from __future__ import annotations
 
 import math
 import re
+import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+import msgspec
 
+from alert_worker import stages
 from alert_worker.exceptions import SourceError
 from alert_worker.rules.evaluator import Sample
+
+
+class _Timings(msgspec.Struct):
+    evalTotalTime: float = 0.0  # noqa: N815 - Prometheus' field name
+
+
+class _Stats(msgspec.Struct):
+    timings: _Timings | None = None
+
+
+class _Data(msgspec.Struct):
+    resultType: str  # noqa: N815 - Prometheus' field name
+    result: msgspec.Raw
+    stats: _Stats | None = None
+
+
+class _Answer(msgspec.Struct):
+    status: str = ""
+    data: _Data | None = None
+    error: str = ""
+
+
+class _Instant(msgspec.Struct):
+    metric: dict[str, str]
+    value: tuple[float, str]
+
+
+class _Range(msgspec.Struct):
+    metric: dict[str, str]
+    values: list[tuple[float, str]]
+
+
+_ANSWER = msgspec.json.Decoder(_Answer)
+_VECTOR = msgspec.json.Decoder(list[_Instant])
+_MATRIX = msgspec.json.Decoder(list[_Range])
+_SCALAR = msgspec.json.Decoder(tuple[float, str])
 
 
 def redact_url(url: str) -> str:
@@ -39,40 +84,67 @@ def selector_for(labels: Mapping[str, str]) -> str:
 class PrometheusSource:
     """Query Prometheus; raises SourceError (transient for network/5xx, permanent for bad queries)."""
 
-    def __init__(self, base_url: str, *, timeout: float = 10.0, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 10.0,
+        transport: httpx.BaseTransport | None = None,
+        connections: int = 8,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
-        self._client = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
+        # Idle connections kept for the next cycle; no cap on open ones, so a query never waits for a slot.
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=max(connections, 1))
+        self._client = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport, limits=limits)
         self.queries = 0
+        self._count_lock = threading.Lock()
 
     def close(self) -> None:
         self._client.close()
 
-    def _get(self, path: str, params: dict[str, str]) -> Any:
-        self.queries += 1
+    def _get(self, path: str, params: dict[str, str]) -> _Data:
+        with self._count_lock:
+            self.queries += 1
         where = redact_url(self.base_url)
         try:
-            resp = self._client.get(path, params=params)
+            resp = self._client.get(path, params={**params, "stats": "all"})
         except httpx.HTTPError as exc:
             raise SourceError(f"Prometheus at {where} unreachable: {type(exc).__name__}", transient=True) from exc
+        started = time.perf_counter()
         try:
-            body = resp.json()
-        except ValueError:
-            body = {}
+            body = _ANSWER.decode(resp.content)
+        except msgspec.DecodeError:
+            body = _Answer()
+        stages.record("decode", time.perf_counter() - started)
         if resp.status_code >= 500 or resp.status_code == 429:
             raise SourceError(f"Prometheus at {where} answered HTTP {resp.status_code}", transient=True)
-        if resp.status_code >= 400 or body.get("status") != "success":
-            error = body.get("error") or resp.text[:200]
+        if resp.status_code >= 400 or body.status != "success" or body.data is None:
+            error = body.error or resp.text[:200]
             raise SourceError(f"query {params.get('query')!r} rejected by Prometheus: {error}", transient=False)
-        return body["data"]
+        if body.data.stats is not None and body.data.stats.timings is not None:
+            stages.record("prometheus", body.data.stats.timings.evalTotalTime)
+        return body.data
+
+    def _decode(self, decoder: msgspec.json.Decoder[Any], data: _Data) -> Any:
+        started = time.perf_counter()
+        try:
+            return decoder.decode(data.result)
+        except msgspec.DecodeError as exc:
+            message = f"Prometheus answered a {data.resultType} Heron cannot read: {exc}"
+            raise SourceError(message, transient=False) from exc
+        finally:
+            stages.record("decode", time.perf_counter() - started)
 
     def query(self, expr: str, at: float) -> list[Sample]:
         """Instant vector at `at`; a scalar result becomes one series without labels."""
         data = self._get("/api/v1/query", {"query": expr, "time": f"{at:.3f}"})
-        if data["resultType"] == "vector":
-            return [Sample(dict(r["metric"]), _float(r["value"][1])) for r in data["result"]]
-        if data["resultType"] == "scalar":
-            return [Sample({}, _float(data["result"][1]))]
-        raise SourceError(f"query {expr!r} returned a {data['resultType']}; alert rules need a vector", transient=False)
+        if data.resultType == "vector":
+            series: list[_Instant] = self._decode(_VECTOR, data)
+            return [Sample(r.metric, _float(r.value[1])) for r in series]
+        if data.resultType == "scalar":
+            scalar: tuple[float, str] = self._decode(_SCALAR, data)
+            return [Sample({}, _float(scalar[1]))]
+        raise SourceError(f"query {expr!r} returned a {data.resultType}; alert rules need a vector", transient=False)
 
     def query_range(
         self, expr: str, start: float, end: float, step: float
@@ -80,7 +152,8 @@ class PrometheusSource:
         """Matrix of (labels, [(ts, value)]) for a range query."""
         params = {"query": expr, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}"}
         data = self._get("/api/v1/query_range", params)
-        return [(dict(r["metric"]), [(float(t), _float(v)) for t, v in r["values"]]) for r in data["result"]]
+        matrix: list[_Range] = self._decode(_MATRIX, data)
+        return [(r.metric, [(float(t), _float(v)) for t, v in r.values]) for r in matrix]
 
     def series_present(self, labels: Mapping[str, str], at: float) -> bool:
         """Whether any series with these labels still has a sample in the lookback window at `at`."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from alert_worker.notify.pipeline import PipelineState
@@ -15,7 +15,12 @@ from alert_worker.rules.state import RuleState
 
 @dataclass
 class GroupSnapshot:
-    """Everything a rule group's evaluation reads and writes, saved atomically."""
+    """Everything a rule group's evaluation reads and writes, saved atomically.
+
+    Stored in parts so an evaluation that changed nothing writes only its slot marker: the marker
+    (`[last_slot, evaluated_at]`, written every run; every rule's `last_eval` is that run's time), the
+    state (rules' alerts and errors, notification pipeline), the firing label sets and the outbox.
+    """
 
     last_slot: float | None = None
     rules: dict[str, RuleState] = field(default_factory=dict)
@@ -23,28 +28,65 @@ class GroupSnapshot:
     outbox: list[dict[str, Any]] = field(default_factory=list)
     firing: list[dict[str, str]] = field(default_factory=list)
 
+    def evaluated_at(self) -> float | None:
+        return max((r.last_eval for r in self.rules.values() if r.last_eval is not None), default=None)
+
+    def marker(self) -> str:
+        """The part written on every evaluation: the slot and the evaluation time."""
+        return json.dumps([self.last_slot if self.last_slot is not None else -1.0, self.evaluated_at()])
+
     def dumps(self) -> str:
-        """The snapshot without its outbox (stored under its own key so it can be cleared cheaply)."""
+        """The state part: rules (without their evaluation time, which the marker holds) and pipeline."""
         return json.dumps(
             {
-                "last_slot": self.last_slot,
-                "rules": {k: r.to_dict() for k, r in self.rules.items()},
+                "rules": {k: _rule_dict(r) for k, r in self.rules.items()},
                 "pipeline": self.pipeline.to_dict(),
-                "firing": self.firing,
             },
             separators=(",", ":"),
         )
 
+    def same_state(self, previous: GroupSnapshot | None) -> bool:
+        """Whether `dumps()` would write what `previous` holds (a firing alert's new value is a change)."""
+        if previous is None or previous.last_slot is None or self.rules.keys() != previous.rules.keys():
+            return False
+        for key, rule in self.rules.items():
+            old = previous.rules[key]
+            if rule.last_error != old.last_error or rule.alerts != old.alerts:
+                return False
+        return self.pipeline == previous.pipeline
+
     @classmethod
-    def loads(cls, text: str | bytes | None, outbox: str | bytes | None = None) -> GroupSnapshot:
+    def loads(
+        cls, text: str | bytes | None, outbox: str | bytes | None = None, marker: str | bytes | None = None
+    ) -> GroupSnapshot:
         data = json.loads(text) if text else {}
+        last_slot, evaluated_at = data.get("last_slot"), None
+        if marker:
+            last_slot, evaluated_at = parse_marker(marker)
+        rules = {k: RuleState.from_dict(r) for k, r in data.get("rules", {}).items()}
+        if evaluated_at is not None:
+            rules = {k: replace(r, last_eval=evaluated_at) for k, r in rules.items()}
         return cls(
-            last_slot=data.get("last_slot"),
-            rules={k: RuleState.from_dict(r) for k, r in data.get("rules", {}).items()},
+            last_slot=last_slot,
+            rules=rules,
             pipeline=PipelineState.from_dict(data.get("pipeline", {})),
             outbox=list(json.loads(outbox)) if outbox else [],
-            firing=list(data.get("firing", [])),
+            firing=list(data.get("firing", [])),  # snapshots written before the firing list had its own key
         )
+
+
+def _rule_dict(rule: RuleState) -> dict[str, Any]:
+    return {"alerts": {fp: a.to_dict() for fp, a in rule.alerts.items()}, "last_error": rule.last_error}
+
+
+def parse_marker(raw: str | bytes) -> tuple[float | None, float | None]:
+    """(last_slot, evaluated_at) from a slot marker; a bare number is a marker written before it held the time."""
+    value = json.loads(raw)
+    if isinstance(value, list):
+        slot, at = value
+    else:
+        slot, at = value, None
+    return (None if slot is None or slot < 0 else float(slot)), (None if at is None else float(at))
 
 
 @dataclass(frozen=True)
@@ -76,7 +118,16 @@ class StateStore(Protocol):
 
     def load_group(self, group: str) -> GroupSnapshot: ...
 
-    def save_group(self, group: str, snap: GroupSnapshot, history: Sequence[Mapping[str, Any]]) -> None: ...
+    def save_group(
+        self,
+        group: str,
+        snap: GroupSnapshot,
+        history: Sequence[Mapping[str, Any]],
+        *,
+        previous: GroupSnapshot | None = None,
+    ) -> None:
+        """Save `snap` unless this slot was saved already; parts equal to `previous` (as loaded) are not rewritten."""
+        ...
 
     def clear_outbox(self, group: str) -> None: ...
 

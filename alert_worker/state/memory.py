@@ -10,7 +10,7 @@ from typing import Any
 
 from alert_worker.exceptions import StaleEvaluationError
 from alert_worker.notify.silences import Silence
-from alert_worker.state.base import GroupSnapshot, HistoryQuery, history_matches
+from alert_worker.state.base import GroupSnapshot, HistoryQuery, history_matches, parse_marker
 
 
 class MemoryStore:
@@ -18,8 +18,9 @@ class MemoryStore:
 
     def __init__(self, history_limit: int = 100_000) -> None:
         self._groups: dict[str, str] = {}
+        self._firing: dict[str, list[dict[str, str]]] = {}
         self._outboxes: dict[str, str] = {}
-        self._slots: dict[str, float] = {}
+        self._slots: dict[str, str] = {}
         self._api_rules: dict[str, str] = {}
         self._silences: dict[str, Silence] = {}
         self._history: list[dict[str, Any]] = []
@@ -37,25 +38,45 @@ class MemoryStore:
                 lock.release()
 
     def load_group(self, group: str) -> GroupSnapshot:
-        return GroupSnapshot.loads(self._groups.get(group), self._outboxes.get(group))
+        snap = GroupSnapshot.loads(self._groups.get(group), self._outboxes.get(group), self._slots.get(group))
+        snap.firing = list(self._firing.get(group, []))
+        return snap
 
-    def save_group(self, group: str, snap: GroupSnapshot, history: Sequence[Mapping[str, Any]]) -> None:
-        saved = self._slots.get(group)
+    def save_group(
+        self,
+        group: str,
+        snap: GroupSnapshot,
+        history: Sequence[Mapping[str, Any]],
+        *,
+        previous: GroupSnapshot | None = None,
+    ) -> None:
+        marker = self._slots.get(group)
+        saved = parse_marker(marker)[0] if marker is not None else None
         if saved is not None and snap.last_slot is not None and saved >= snap.last_slot:
             raise StaleEvaluationError(f"group {group!r} slot {snap.last_slot} was already evaluated")
-        self._slots[group] = snap.last_slot if snap.last_slot is not None else -1.0
-        self._groups[group] = snap.dumps()
-        self._outboxes[group] = json.dumps(snap.outbox)
+        self._slots[group] = snap.marker()
+        if not snap.same_state(previous):
+            self._write("state", group)
+            self._groups[group] = snap.dumps()
+        if previous is None or snap.firing != previous.firing:
+            self._write("firing", group)
+            self._firing[group] = list(snap.firing)
+        if snap.outbox or previous is None:
+            self._write("outbox", group)
+            self._outboxes[group] = json.dumps(snap.outbox)
         self.add_history(history)
+
+    def _write(self, part: str, group: str) -> None:
+        """Called before a part other than the slot marker is written (a seam for counting writes)."""
 
     def clear_outbox(self, group: str) -> None:
         self._outboxes.pop(group, None)
 
     def firing_elsewhere(self, group: str) -> list[dict[str, str]]:
         out: list[dict[str, str]] = []
-        for name, text in self._groups.items():
+        for name, firing in self._firing.items():
             if name != group:
-                out.extend(GroupSnapshot.loads(text).firing)
+                out.extend(firing)
         return out
 
     def list_silences(self) -> list[Silence]:

@@ -1,5 +1,8 @@
 """Redis state store (keys under `heron:alerts:*`); every group save is one MULTI transaction.
 
+An evaluation that changed nothing writes only its slot marker: the state, firing list and outbox keys
+are written when they differ from what the evaluation loaded.
+
 Durability across Redis restarts comes from Redis persistence (AOF `appendfsync everysec`
 or RDB snapshots); the engine never relies on anything that lives only in a worker's memory.
 Under Redis Sentinel a group save and an outbox clear wait for a replica (`ReplicaWait`), so a
@@ -20,7 +23,7 @@ import redis
 from alert_worker.exceptions import StaleEvaluationError, StateError
 from alert_worker.notify.silences import Silence
 from alert_worker.redis_client import NO_WAIT, ReplicaWait, connect
-from alert_worker.state.base import GroupSnapshot, HistoryQuery, history_matches
+from alert_worker.state.base import GroupSnapshot, HistoryQuery, history_matches, parse_marker
 
 PREFIX = "heron:alerts:"
 
@@ -65,39 +68,68 @@ class RedisStore:
 
     def load_group(self, group: str) -> GroupSnapshot:
         try:
-            raw, outbox = self.r.mget([f"{PREFIX}group:{group}", f"{PREFIX}outbox:{group}"])
+            keys = [f"{PREFIX}{part}:{group}" for part in ("group", "outbox", "slot", "firing")]
+            raw, outbox, marker, firing = self.r.mget(keys)
         except redis.RedisError as exc:
             raise StateError(f"cannot read state of group {group!r}: {exc}") from exc
-        return GroupSnapshot.loads(raw, outbox)
+        snap = GroupSnapshot.loads(raw, outbox, marker)
+        if firing is not None:
+            snap.firing = list(json.loads(firing))
+        return snap
 
-    def save_group(self, group: str, snap: GroupSnapshot, history: Sequence[Mapping[str, Any]]) -> None:
+    def save_group(
+        self,
+        group: str,
+        snap: GroupSnapshot,
+        history: Sequence[Mapping[str, Any]],
+        *,
+        previous: GroupSnapshot | None = None,
+    ) -> None:
         """Save atomically, unless an evaluation of this slot or a later one got there first."""
         slot_key = f"{PREFIX}slot:{group}"
         try:
             with self.r.pipeline(transaction=True) as pipe:
                 pipe.watch(slot_key)  # type: ignore[no-untyped-call]  # redis-py leaves watch unannotated
                 current = pipe.get(slot_key)
-                if current is not None and snap.last_slot is not None and float(current) >= snap.last_slot:
+                saved = parse_marker(current)[0] if current is not None else None
+                if saved is not None and snap.last_slot is not None and saved >= snap.last_slot:
                     raise StaleEvaluationError(f"group {group!r} slot {snap.last_slot} was already evaluated")
                 pipe.multi()
-                pipe.set(slot_key, repr(snap.last_slot if snap.last_slot is not None else -1.0))
-                self._queue_save(pipe, group, snap, history)
+                pipe.set(slot_key, snap.marker())
+                changed = self._queue_save(pipe, group, snap, history, previous)
                 pipe.execute()
-            self._replicated(self.r)
+            if changed:  # a lost slot marker alone only lets a slot be evaluated again, to the same state
+                self._replicated(self.r)
         except redis.WatchError as exc:
             raise StaleEvaluationError(f"group {group!r} was saved by a concurrent evaluation") from exc
         except redis.RedisError as exc:
             raise StateError(f"cannot save state of group {group!r}: {exc}") from exc
 
-    def _queue_save(self, pipe: Any, group: str, snap: GroupSnapshot, history: Sequence[Mapping[str, Any]]) -> None:
-        pipe.set(f"{PREFIX}group:{group}", snap.dumps())
-        pipe.set(f"{PREFIX}firing:{group}", json.dumps(snap.firing))
+    def _queue_save(
+        self,
+        pipe: Any,
+        group: str,
+        snap: GroupSnapshot,
+        history: Sequence[Mapping[str, Any]],
+        previous: GroupSnapshot | None,
+    ) -> bool:
+        """Queue what changed since `previous` beside the slot marker; True when anything did."""
+        changed = bool(history) or previous is None or previous.last_slot is None
+        if not snap.same_state(previous):
+            pipe.set(f"{PREFIX}group:{group}", snap.dumps())
+            changed = True
+        if previous is None or snap.firing != previous.firing:
+            pipe.set(f"{PREFIX}firing:{group}", json.dumps(snap.firing))
+            changed = True
         if snap.outbox:
             pipe.set(f"{PREFIX}outbox:{group}", json.dumps(snap.outbox))
-        else:
-            pipe.delete(f"{PREFIX}outbox:{group}")
-        pipe.sadd(f"{PREFIX}groups", group)
+            changed = True
+        elif previous is None:
+            pipe.delete(f"{PREFIX}outbox:{group}")  # the loaded outbox was flushed and cleared before this save
+        if previous is None or previous.last_slot is None:
+            pipe.sadd(f"{PREFIX}groups", group)
         self._queue_history(pipe, history)
+        return changed
 
     def clear_outbox(self, group: str) -> None:
         try:

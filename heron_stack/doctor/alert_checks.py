@@ -12,7 +12,7 @@ from heron_stack.doctor.delivery_checks import check_delivery
 from heron_stack.doctor.models import Check, fail, ok, warn
 
 STATE_PREFIX = "heron:alerts:"
-"""alert_worker.state.redis_store.PREFIX: `groups` set, `slot:<group>` = start of the last evaluated slot."""
+"""alert_worker.state.redis_store.PREFIX: `groups` set, `slot:<group>` = `[last evaluated slot, evaluation time]`."""
 REDBEAT_PREFIX = "heron:alerts:redbeat:"
 """alert_worker.celery_app's redbeat_key_prefix; RedBeat adds `:lock` and `:schedule`."""
 EVALUATE_ENTRY = "heron-evaluate:"
@@ -102,6 +102,15 @@ def _interval(definition: str | None) -> float | None:
         return None
 
 
+def _slot(raw: str | None) -> float | None:
+    """The slot from a group's marker: `[slot, evaluated_at]`, or a bare number as older workers wrote it."""
+    try:
+        value = json.loads(raw) if raw is not None else None
+        return float(value[0] if isinstance(value, list) else value) if value is not None else None
+    except (ValueError, TypeError, IndexError):
+        return None
+
+
 def _meta_runs(meta: str | None) -> int:
     try:
         return int(json.loads(meta or "")["total_run_count"])
@@ -112,9 +121,9 @@ def _meta_runs(meta: str | None) -> int:
 def read_state(r: RedisReader, now: float) -> EngineState:
     slots: dict[str, float] = {}
     for group in sorted(r.smembers(f"{STATE_PREFIX}groups")):
-        raw = r.get(f"{STATE_PREFIX}slot:{group}")
-        if raw is not None and float(raw) >= 0:
-            slots[group] = float(raw)
+        slot = _slot(r.get(f"{STATE_PREFIX}slot:{group}"))
+        if slot is not None and slot >= 0:
+            slots[group] = slot
     intervals: dict[str, float] = {}
     runs: dict[str, int] = {}
     overdue: dict[str, float] = {}

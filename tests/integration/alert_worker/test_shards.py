@@ -33,6 +33,7 @@ import yaml
 
 from alert_worker.delivery import RedisOutbox
 from alert_worker.shard_members import ShardMembers
+from alert_worker.state.base import parse_marker
 from tests.fixtures.alerting import ALERT_WORKER, QueryProxy, start_alert_worker, stop_process_group
 from tests.fixtures.stack import clean_env
 from tests.fixtures.standins import TelegramStandIn
@@ -135,7 +136,7 @@ class Fleet:
 
 def _slot(client: redis.Redis, group: str) -> float:
     raw = client.get(f"heron:alerts:slot:{group}")
-    return float(raw) if raw is not None else -1.0
+    return parse_marker(raw)[0] if raw is not None else -1.0
 
 
 def _shared_drained(client: redis.Redis, queue: str) -> bool:

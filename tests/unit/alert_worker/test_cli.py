@@ -87,6 +87,8 @@ def test_backtest_matches_the_times_prometheus_answers_with_for_a_start_off_the_
         ({"HERON_ALERTS_API_PORT": "-1"}, "HERON_ALERTS_API_PORT"),
         ({"HERON_ALERTS_VISIBILITY_TIMEOUT": "5s"}, "HERON_ALERTS_VISIBILITY_TIMEOUT.*'5s'.*at least 10s"),
         ({"HERON_ALERTS_VISIBILITY_TIMEOUT": "later"}, "HERON_ALERTS_VISIBILITY_TIMEOUT.*30s, 5m"),
+        ({"HERON_ALERTS_QUERY_CONCURRENCY": "0"}, "HERON_ALERTS_QUERY_CONCURRENCY.*'0'.*from 1 to 64"),
+        ({"HERON_ALERTS_QUERY_CONCURRENCY": "many"}, "HERON_ALERTS_QUERY_CONCURRENCY.*'many'"),
     ],
 )
 def test_bad_config_names_the_variable(env, message):

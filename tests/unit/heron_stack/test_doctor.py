@@ -124,7 +124,10 @@ def engine_redis(
     meta = {"last_run_at": None, "total_run_count": runs}
     evaluated = slot_age is not None
     return FakeRedis(
-        strings={f"{alert_checks.STATE_PREFIX}slot:heron-hosts": repr(T0 - slot_age)} if evaluated else {},
+        # The marker the engine writes: [slot, evaluation time].
+        strings={f"{alert_checks.STATE_PREFIX}slot:heron-hosts": json.dumps([T0 - slot_age, T0 - slot_age + 0.2])}
+        if evaluated
+        else {},
         sets={f"{alert_checks.STATE_PREFIX}groups": {"heron-hosts"}} if evaluated else {},
         hashes={entry: {"definition": json.dumps(definition), "meta": json.dumps(meta)}},
         zsets={f"{alert_checks.REDBEAT_PREFIX}:schedule": {entry: T0 + due_in}},

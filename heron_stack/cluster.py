@@ -26,11 +26,13 @@ from heron_stack.stack_table import (
     COLLECTORS,
     LOG_STORAGE,
     RECEIVERS,
+    RECORDING_RULES,
     SENTINELS,
     THANOS_GRACE_FLAGS,
     THANOS_QUERY_REPLICA_LABELS,
     THANOS_RECEIVE_FLAGS,
     THANOS_REPLICA_LABEL,
+    THANOS_RULE_REPLICA_LABEL,
     VICTORIALOGS_STORAGE_FLAGS,
 )
 
@@ -42,6 +44,7 @@ CLUSTER_INFRASTRUCTURE = (
     "thanos-store",
     "thanos-query",
     "thanos-compact",
+    "thanos-rule",
     *LOG_STORAGE,
     "vlinsert",
     "vlselect",
@@ -56,7 +59,7 @@ COMPONENTS = {
     "redis": "redis",
     "redis-replica": "redis",
     **dict.fromkeys(SENTINELS, "redis-sentinel"),
-    **dict.fromkeys((*RECEIVERS, "thanos-store", "thanos-query", "thanos-compact"), "thanos"),
+    **dict.fromkeys((*RECEIVERS, "thanos-store", "thanos-query", "thanos-compact", "thanos-rule"), "thanos"),
     **dict.fromkeys((*LOG_STORAGE, "vlinsert", "vlselect"), "victorialogs"),
     **dict.fromkeys(COLLECTORS, "collector"),
     "haproxy": "haproxy",
@@ -160,7 +163,9 @@ def thanos_specs(config: StackConfig, binary: Path) -> dict[str, ServiceSpec]:
         ports=_ports(config, "store_http", "store_grpc"),
         prepare=lambda: write_thanos_files(config),
     )
-    endpoints = [_addr(config, f"{r}_grpc") for r in RECEIVERS] + [_addr(config, "store_grpc")]
+    endpoints = [_addr(config, f"{r}_grpc") for r in RECEIVERS] + [
+        _addr(config, n) for n in ("store_grpc", "rule_grpc")
+    ]
     specs["thanos-query"] = ServiceSpec(
         name="thanos-query",
         argv=[
@@ -190,6 +195,27 @@ def thanos_specs(config: StackConfig, binary: Path) -> dict[str, ServiceSpec]:
         ],
         ready=services.http_ready(f"{_url(config, 'compact_http')}/-/ready"),
         ports=_ports(config, "compact_http"),
+        prepare=lambda: write_thanos_files(config),
+    )
+    # The recording rules Prometheus evaluates in the single-node topology (RED, SLOs, anomaly baselines),
+    # evaluated here through Query; Query reads what the ruler records over its StoreAPI.
+    specs["thanos-rule"] = ServiceSpec(
+        name="thanos-rule",
+        argv=[
+            str(binary),
+            "rule",
+            f"--http-address={_addr(config, 'rule_http')}",
+            f"--grpc-address={_addr(config, 'rule_grpc')}",
+            f"--data-dir={thanos_dir(config) / 'rule'}",
+            f"--rule-file={config.project_dir / RECORDING_RULES}",
+            f"--query={config.url('prometheus')}",
+            f'--label={THANOS_RULE_REPLICA_LABEL}="thanos-rule"',
+            bucket,
+            *THANOS_GRACE_FLAGS,
+            "--log.level=warn",
+        ],
+        ready=services.http_ready(f"{_url(config, 'rule_http')}/-/ready"),
+        ports=_ports(config, "rule_http", "rule_grpc"),
         prepare=lambda: write_thanos_files(config),
     )
     return specs

@@ -58,6 +58,8 @@ CLUSTER_PORT_NAMES = (
     "vlinsert_http",
     "redis_replica",
     *SENTINELS,
+    "rule_http",
+    "rule_grpc",
 )
 """The cluster's own ports, beyond the single-node ones it reuses (OTLP, Prometheus, VictoriaLogs, Redis, ...).
 
@@ -84,9 +86,15 @@ older history from the bucket through the store gateway (receivers upload a bloc
 THANOS_GRACE_FLAGS = ("--http-grace-period=5s", "--grpc-grace-period=5s")
 """Receive, Query and the store gateway stop within seconds (their default grace is 2 minutes)."""
 
-THANOS_QUERY_REPLICA_LABELS = (THANOS_REPLICA_LABEL, "tenant_id")
-"""Labels Query removes while merging: the receiver copies, and the receive tenant (Heron writes one
-tenant), so series carry the same labels as on single-node Prometheus."""
+THANOS_RULE_REPLICA_LABEL = "rule_replica"
+"""The external label the Thanos Ruler stamps on the series it records; Query removes it like the others."""
+
+THANOS_QUERY_REPLICA_LABELS = (THANOS_REPLICA_LABEL, "tenant_id", THANOS_RULE_REPLICA_LABEL)
+"""Labels Query removes while merging: the receiver copies, the receive tenant (Heron writes one
+tenant) and the ruler's label, so series carry the same labels as on single-node Prometheus."""
+
+RECORDING_RULES = "prometheus/recording/*.yml"
+"""The recording rules Prometheus loads (prometheus/prometheus.yml) and the cluster's Thanos Ruler evaluates."""
 
 VICTORIALOGS_FLUSH_SECONDS = 1
 VICTORIALOGS_STORAGE_FLAGS = (f"-inmemoryDataFlushInterval={VICTORIALOGS_FLUSH_SECONDS}s",)

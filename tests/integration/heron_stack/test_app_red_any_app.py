@@ -261,7 +261,12 @@ def test_an_app_on_the_60s_default_export_shows_its_rate_from_one_source(stack: 
     window = f"{max(1, int(time.time() - float(since[0]['value'][1])))}s"
     flapped = f'count_over_time({ROUTE_REQUESTS}{{service_name="{SLOW}", red_source!="http_old"}}[{window}])'
     assert prom_query(stack.prometheus_url, flapped) == []
-    assert set(_value(stack, "Where each service's RED comes from", SLOW, "red_source")) == {"http_old"}
+    # The source panel reads the 5-minute series, recorded one rule evaluation after the choice: poll.
+    wait_for(
+        lambda: set(_value(stack, "Where each service's RED comes from", SLOW, "red_source")) == {"http_old"},
+        timeout=90,
+        what=f"{SLOW}: the source panel to name http_old",
+    )
 
 
 @pytest.mark.parametrize("component", ["promtool3", "promtool"])  # compose's v3, and Debian's for `make up`

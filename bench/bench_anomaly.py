@@ -308,7 +308,7 @@ def _cell(t: Tally | None, what: str) -> str:
 def write_report(result: dict[str, object], args: argparse.Namespace) -> None:
     packs = result["packs"]
     assert isinstance(packs, dict)
-    false, clean_days = result["false"], float(result["clean_days"])  # type: ignore[arg-type]
+    false, clean_days = result["false"], float(result["clean_days"])  # type: ignore[arg-type]  # the JSON report is untyped
     assert isinstance(false, dict)
     rows = []
     for kind in KINDS:
@@ -326,7 +326,7 @@ def write_report(result: dict[str, object], args: argparse.Namespace) -> None:
     assert isinstance(false_by, dict)
     where = ", ".join(f"{m} in week {w}: {n}" for (p, m, w), n in sorted(false_by.items()) if p == "anomaly")
     _plot(result, packs)
-    timings = ", ".join(f"{k} {v:.0f} s" for k, v in result["timings"].items())  # type: ignore[attr-defined]
+    timings = ", ".join(f"{k} {v:.0f} s" for k, v in result["timings"].items())  # type: ignore[attr-defined]  # the JSON report is untyped
     version = version_of([prometheus_binary("v3"), "--version"])
     DOC.write_text(
         f"""## Anomaly rules vs static thresholds (quality)
@@ -424,7 +424,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="heron-bench-anomaly-") as tmp:
         result = run(Path(tmp), args.clean, args.seed)
-    for pack, tallies in result["packs"].items():  # type: ignore[attr-defined]
+    for pack, tallies in result["packs"].items():  # type: ignore[attr-defined]  # the JSON report is untyped
         for kind, t in tallies.items():
             print(pack, kind, f"recall {t.recall:.2f} precision {t.precision:.2f} events {t.events}")
     print("false by pack, metric, week", result["false_by"])

@@ -238,7 +238,7 @@ def log_specs(config: StackConfig, binary: Path, environ: Mapping[str, str]) -> 
             ],
             ready=services.http_ready(f"{_url(config, f'{name}_http')}/health"),
             ports=_ports(config, f"{name}_http"),
-            prepare=lambda data=data: data.mkdir(parents=True, exist_ok=True),  # type: ignore[misc]
+            prepare=lambda data=data: data.mkdir(parents=True, exist_ok=True),  # type: ignore[misc]  # default arg binds this loop value
         )
     nodes = "-storageNode=" + ",".join(_addr(config, f"{s}_http") for s in LOG_STORAGE)
     specs["vlinsert"] = ServiceSpec(

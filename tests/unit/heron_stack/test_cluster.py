@@ -18,6 +18,10 @@ from heron_stack.stack_table import (
     COLLECTORS,
     LOG_STORAGE,
     RECEIVERS,
+    REDIS_PERSISTENCE,
+    SENTINEL_MASTER_NAME,
+    SENTINEL_TIMINGS,
+    SENTINELS,
     THANOS_QUERY_REPLICA_LABELS,
     THANOS_RECEIVE_FLAGS,
     VICTORIALOGS_STORAGE_FLAGS,
@@ -96,6 +100,30 @@ def test_compose_receivers_query_and_log_nodes_use_the_shared_flags() -> None:
     )
     for name in LOG_STORAGE:
         assert set(VICTORIALOGS_STORAGE_FLAGS) <= set(services[name]["command"])
+
+
+def test_compose_alert_services_reach_redis_through_three_sentinels() -> None:
+    single = yaml.safe_load((PROJECT_DIR / "docker-compose.yml").read_text(encoding="utf-8"))["services"]
+    alert_services = [name for name, svc in single.items() if "HERON_ALERTS_REDIS_URL" in svc.get("environment", {})]
+    assert alert_services, "docker-compose.yml has alert services"
+    for name in alert_services:
+        target = parse_redis_url(COMPOSE["services"][name]["environment"]["HERON_ALERTS_REDIS_URL"])
+        assert target.is_sentinel, f"{name} must reach Redis through the sentinels in the cluster overlay"
+        assert target.master_name == SENTINEL_MASTER_NAME
+        assert [host for host, _ in target.sentinels] == list(SENTINELS)
+        assert all(COMPOSE["services"][host]["hostname"] == host for host in SENTINELS)
+
+
+def test_compose_sentinels_use_the_shared_timings_and_the_replica_the_primary_persistence() -> None:
+    script = COMPOSE["x-sentinel"]["command"][0]
+    name = SENTINEL_MASTER_NAME
+    assert f"sentinel monitor {name} redis 6379 2" in script
+    for key, value in SENTINEL_TIMINGS.items():
+        assert f"sentinel {key} {name} {value}" in script
+    replica = COMPOSE["services"]["redis-replica"]["command"]
+    assert " ".join(REDIS_PERSISTENCE) in " ".join(replica)
+    assert replica[replica.index("--replicaof") + 1 :][:2] == ["redis", "6379"]
+    assert " ".join(REDIS_PERSISTENCE) in " ".join(COMPOSE["services"]["redis"]["command"])
 
 
 def test_compose_thanos_image_is_the_pinned_release() -> None:

@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 from typing import ClassVar
 
+import psutil
+
 from loadgen.actions.base import Action, ActionEnv
 from loadgen.budget import Reservation
 from loadgen.validation import DiskIoRequest
@@ -29,16 +31,6 @@ def block_order(blocks: int, pattern: str, rng: random.Random) -> list[int]:
     return order
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def sweep_stale(directory: Path) -> list[Path]:
     """Remove work directories left by loadgen processes that no longer run; return what was removed."""
     removed: list[Path] = []
@@ -48,7 +40,7 @@ def sweep_stale(directory: Path) -> list[Path]:
         return removed
     for entry in entries:
         match = _DIR_RE.match(entry.name)
-        if match and entry.is_dir() and not _pid_alive(int(match.group(1))):
+        if match and entry.is_dir() and not psutil.pid_exists(int(match.group(1))):
             shutil.rmtree(entry, ignore_errors=True)
             removed.append(entry)
     return removed

@@ -135,7 +135,7 @@ class Agent:
         batch = self.buffer.peek(self.config.buffer.batch_cycles)
         if not batch:
             return None
-        data = self._encoder.encode(batch)
+        data = self._encoder.serialize(batch)
         try:
             ok = self.exporter.export(data, timeout_millis=self.config.export.timeout * 1000).name == "SUCCESS"
         except Exception:  # an exporter bug must not lose the buffer: keep the cycles and retry

@@ -14,7 +14,7 @@ from opentelemetry.proto.metrics.v1 import metrics_pb2 as pb
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
 from otel_agent.collectors.naming import info_for
-from otel_agent.models import AttrValue, Cycle, Kind
+from otel_agent.models import AttrValue, Cycle, Kind, Point
 
 SCOPE_NAME = "otel_agent"
 SCHEMA_URL = "https://opentelemetry.io/schemas/1.37.0"
@@ -42,28 +42,23 @@ class Encoder:
             kv = self._kv[(key, value)] = KeyValue(key=key, value=_any(value))
         return kv
 
+    def serialize(self, cycles: Sequence[Cycle]) -> bytes:
+        """The wire bytes of one request for several cycles, built one cycle at a time.
+
+        Serialized protobuf messages of one type concatenate into one message whose repeated fields are
+        joined, so this is a valid request with one ResourceMetrics per cycle. Only one cycle's message
+        tree exists at a time: a catch-up request of 30 cycles costs its bytes (about 0.5 MiB on a
+        typical host) instead of the 6 MiB or more the tree of all 30 would hold.
+        """
+        return b"".join(self.encode([cycle]).SerializeToString() for cycle in cycles)
+
     def encode(self, cycles: Sequence[Cycle]) -> ExportMetricsServiceRequest:
-        """One request for several cycles; every point keeps the timestamp of the cycle that read it."""
-        by_name: dict[str, list[pb.NumberDataPoint]] = {}
-        attr = self._attr
+        """One request message for several cycles; every point keeps the timestamp of the cycle that read it."""
+        by_name: dict[str, list[tuple[Cycle, Point]]] = {}
         for cycle in cycles:
-            t, start = cycle.time_ns, cycle.start_ns
             for p in cycle.points:
-                value = p.value
-                dp = pb.NumberDataPoint(
-                    attributes=[attr(k, v) for k, v in p.attrs],
-                    start_time_unix_nano=p.start_ns or start,
-                    time_unix_nano=t,
-                )
-                if isinstance(value, int):
-                    dp.as_int = value
-                else:
-                    dp.as_double = value
-                points = by_name.get(p.name)
-                if points is None:
-                    by_name[p.name] = [dp]
-                else:
-                    points.append(dp)
+                by_name.setdefault(p.name, []).append((cycle, p))
+        attr = self._attr
         metrics = []
         for name, points in by_name.items():
             info = info_for(name)
@@ -71,11 +66,22 @@ class Encoder:
                 continue
             metric = pb.Metric(name=name, description=info.description, unit=info.unit)
             if info.kind is Kind.GAUGE:
-                metric.gauge.data_points.extend(points)
+                data_points = metric.gauge.data_points
             else:
-                metric.sum.data_points.extend(points)
+                data_points = metric.sum.data_points
                 metric.sum.aggregation_temporality = CUMULATIVE
                 metric.sum.is_monotonic = info.kind is Kind.COUNTER
+            for cycle, p in points:
+                value = p.value
+                dp = data_points.add(
+                    attributes=[attr(k, v) for k, v in p.attrs],
+                    start_time_unix_nano=p.start_ns or cycle.start_ns,
+                    time_unix_nano=cycle.time_ns,
+                )
+                if isinstance(value, int):
+                    dp.as_int = value
+                else:
+                    dp.as_double = value
             metrics.append(metric)
         scope_metrics = pb.ScopeMetrics(scope=self._scope, metrics=metrics, schema_url=SCHEMA_URL)
         resource_metrics = pb.ResourceMetrics(

@@ -32,9 +32,9 @@ class ExportResult(enum.Enum):
 
 
 class MetricsExporter(Protocol):
-    """Sends one encoded request; the agent keeps the cycles until this returns SUCCESS."""
+    """Sends one serialized ExportMetricsServiceRequest; the agent keeps the cycles until this returns SUCCESS."""
 
-    def export(self, request: ExportMetricsServiceRequest, timeout_millis: float = 10_000) -> ExportResult: ...
+    def export(self, body: bytes, timeout_millis: float = 10_000) -> ExportResult: ...
 
     def shutdown(self, timeout_millis: float = 30_000) -> None: ...
 
@@ -57,9 +57,9 @@ class HttpMetricsExporter:
             logger=logging.getLogger("opentelemetry.exporter.otlp.proto.http.metric_exporter"),
         )
 
-    def export(self, request: ExportMetricsServiceRequest, timeout_millis: float = 10_000) -> ExportResult:
+    def export(self, body: bytes, timeout_millis: float = 10_000) -> ExportResult:
         """Send once, retrying transient failures within the configured timeout (as the official exporter)."""
-        ok = self._client.export(request.SerializeToString()).success
+        ok = self._client.export(body).success
         return ExportResult.SUCCESS if ok else ExportResult.FAILURE
 
     def shutdown(self, timeout_millis: float = 30_000) -> None:
@@ -99,8 +99,9 @@ class _GrpcAdapter:
     def __init__(self, inner: Any) -> None:
         self._inner = inner
 
-    def export(self, request: ExportMetricsServiceRequest, timeout_millis: float = 10_000) -> ExportResult:
-        result = self._inner.export(request, timeout_millis=timeout_millis)
+    def export(self, body: bytes, timeout_millis: float = 10_000) -> ExportResult:
+        # gRPC's stub serializes a message itself, so the bytes become a message again here.
+        result = self._inner.export(ExportMetricsServiceRequest.FromString(body), timeout_millis=timeout_millis)
         return ExportResult.SUCCESS if result.name == "SUCCESS" else ExportResult.FAILURE
 
     def shutdown(self, timeout_millis: float = 30_000) -> None:

@@ -73,9 +73,10 @@ def test_collector_outage_loses_no_cycle(stack: StackHandle, tmp_path: Path) -> 
         assert not short, f"series with other sample counts than the {len(times)} cycles: {short}"
         dropped = prom_query(stack.prometheus_url, f'otel_agent_points_dropped_total{{service_name="{agent.service}"}}')
         assert {r["value"][1] for r in dropped} == {"0"}
-        # The buffer bound holds: the process grows by at most the buffer limit (plus allocator slack).
-        assert max(rss_during) - rss_before <= BUFFER_MIB + 8, (
-            f"RSS grew from {rss_before:.1f} to {max(rss_during):.1f} MiB"
+        # The buffer bound holds: the process grows by at most the buffer limit, plus 2 MiB for one catch-up
+        # request (its bytes only: cycles are serialized one at a time) and allocator slack.
+        assert max(rss_during) - rss_before <= BUFFER_MIB + 2, (
+            f"RSS grew from {rss_before:.1f} to {max(rss_during):.1f} MiB: {[round(r, 1) for r in rss_during]}"
         )
     finally:
         stack.start_service("collector")

@@ -18,12 +18,12 @@ class FlakyExporter:
         self.attempts = 0
         self.lock = threading.Lock()
 
-    def export(self, metrics_data: ExportMetricsServiceRequest, timeout_millis: float = 10_000) -> ExportResult:
+    def export(self, body: bytes, timeout_millis: float = 10_000) -> ExportResult:
         with self.lock:
             self.attempts += 1
             if self.down:
                 return ExportResult.FAILURE
-            self.accepted.append(metrics_data)
+            self.accepted.append(ExportMetricsServiceRequest.FromString(body))
             return ExportResult.SUCCESS
 
     def shutdown(self, timeout_millis: float = 30_000) -> None:

@@ -30,7 +30,16 @@ def _cycles() -> list[Cycle]:
 
 
 def _metrics(request: ExportMetricsServiceRequest) -> dict[str, pb.Metric]:
-    return {m.name: m for m in request.resource_metrics[0].scope_metrics[0].metrics}
+    """Each metric of the request, its data points gathered over every ResourceMetrics (one per cycle)."""
+    merged: dict[str, pb.Metric] = {}
+    for rm in request.resource_metrics:
+        for m in rm.scope_metrics[0].metrics:
+            if m.name in merged:
+                kind = m.WhichOneof("data")
+                getattr(merged[m.name], kind).data_points.extend(getattr(m, kind).data_points)
+            else:
+                merged[m.name] = pb.Metric.FromString(m.SerializeToString())
+    return merged
 
 
 def test_points_of_several_cycles_keep_their_timestamps_and_kinds() -> None:
@@ -93,7 +102,7 @@ def fake_collector() -> Iterator[str]:
 def test_http_exporter_sends_gzip_protobuf_with_headers(fake_collector: str) -> None:
     env = {"OTEL_EXPORTER_OTLP_ENDPOINT": fake_collector, "OTEL_EXPORTER_OTLP_HEADERS": "x-tenant=t1"}
     exporter = make_exporter(resolve_config({}, env).export)
-    result = exporter.export(Encoder(RESOURCE).encode(_cycles()))
+    result = exporter.export(Encoder(RESOURCE).serialize(_cycles()))
     exporter.shutdown()
     assert result.name == "SUCCESS"
     headers, body = _Collector.received[0]
@@ -107,7 +116,7 @@ def test_http_exporter_sends_gzip_protobuf_with_headers(fake_collector: str) -> 
 def test_http_exporter_reports_failure_when_the_collector_is_gone() -> None:
     env = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9", "OTEL_EXPORTER_OTLP_TIMEOUT": "300"}
     exporter = make_exporter(resolve_config({}, env).export)
-    assert exporter.export(Encoder(RESOURCE).encode(_cycles())).name == "FAILURE"
+    assert exporter.export(Encoder(RESOURCE).serialize(_cycles())).name == "FAILURE"
     exporter.shutdown()
 
 
@@ -130,7 +139,7 @@ def test_grpc_exporter_delivers_the_encoded_request() -> None:
     try:
         env = {"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{port}", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}
         exporter = make_exporter(resolve_config({}, env).export)
-        assert exporter.export(Encoder(RESOURCE).encode(_cycles())).name == "SUCCESS"
+        assert exporter.export(Encoder(RESOURCE).serialize(_cycles())).name == "SUCCESS"
         exporter.shutdown()
     finally:
         server.stop(0)

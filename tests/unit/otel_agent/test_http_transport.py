@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 import trustme
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
-from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 
 from otel_agent.config import resolve_config
 from otel_agent.encoding import Encoder
@@ -68,8 +67,8 @@ def collector(request: pytest.FixtureRequest) -> Iterator[Collector]:
     yield from _serve(Collector(getattr(request, "param", None)))
 
 
-def _request() -> ExportMetricsServiceRequest:
-    return Encoder(RESOURCE).encode([Cycle(1000, 500, [Point("system.uptime", (), 9.5)])])
+def _request() -> bytes:
+    return Encoder(RESOURCE).serialize([Cycle(1000, 500, [Point("system.uptime", (), 9.5)])])
 
 
 @pytest.mark.parametrize("collector", [[(503, {"Retry-After": "0"}), (429, {"Retry-After": "0"})]], indirect=True)
@@ -99,7 +98,7 @@ def test_otlp_headers_and_uncompressed_mode(collector: Collector) -> None:
     assert headers["content-type"] == "application/x-protobuf"
     assert headers["user-agent"].startswith("OTel-OTLP-Exporter-Python/")
     assert "content-encoding" not in headers
-    assert body == _request().SerializeToString()
+    assert body == _request()
 
 
 def test_standard_proxy_variables_are_honoured(collector: Collector, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -159,7 +158,7 @@ def test_tls_verifies_against_the_configured_ca(tls_collector: tuple[Collector, 
     assert trusted.export(_request()) is ExportResult.SUCCESS
     trusted.shutdown()
     assert len(server.received) == 1
-    assert gzip.decompress(server.received[0][2]) == _request().SerializeToString()
+    assert gzip.decompress(server.received[0][2]) == _request()
 
 
 def test_running_agent_loads_neither_requests_nor_pydantic_nor_the_metrics_sdk() -> None:

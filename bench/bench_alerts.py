@@ -42,6 +42,7 @@ from alert_worker.engine import Engine, evaluate_group
 from alert_worker.notify.routing import load_routing, parse_routing
 from alert_worker.rules.evaluator import EvalSettings
 from alert_worker.rules.loader import load_rule_files, parse_rules
+from alert_worker.sharding import assignment
 from alert_worker.sources.prometheus import PrometheusSource
 from alert_worker.stages import STAGES
 from alert_worker.state.redis_store import RedisStore
@@ -178,8 +179,8 @@ def _api_seconds(url: str, exprs: list[str], repeats: int = 5) -> float:
 
 def _prom_rule_seconds(url: str) -> float:
     """Prometheus' own time for one evaluation of all groups, averaged over the last 12 s (all with full data)."""
-    # Alert groups only (rule_group is "<file>;<group>"): the recording groups feed both engines alike.
-    groups = 'rule_group=~".*[.]rules[.]yml;heron-.*"'
+    # Every group of the pack's rule files (rule_group is "<file>;<group>"); recording groups feed both alike.
+    groups = 'rule_group=~".*[.]rules[.]yml;.*"'
     query = f"sum(avg_over_time(prometheus_rule_group_last_duration_seconds{{{groups}}}[12s]))"
     result = httpx.get(f"{url}/api/v1/query", params={"query": query}, timeout=10).json()["data"]["result"]
     return float(result[0]["value"][1]) if result else float("nan")
@@ -199,12 +200,21 @@ def _api_queries(log: Path) -> int:
     return count
 
 
+def shard_groups(count: int) -> dict[int, list[str]]:
+    """The pack's group names each of `count` workers evaluates, as `alert-worker --shards count` assigns them.
+
+    The same function beat routes with (alert_worker.sharding.assignment), all `count` shards live.
+    """
+    owners = assignment(sorted(g.name for g in load_rule_files(PACK)), range(count))
+    return {shard: sorted(g for g, o in owners.items() if o == shard) for shard in range(count)}
+
+
 class Shard:
-    """One engine worker: evaluates its share of the pack's groups (group i of N goes to worker i mod N)."""
+    """One engine worker: evaluates the pack's groups that shard `index` of `count` owns."""
 
     def __init__(self, prom_url: str, redis_url: str, index: int = 0, count: int = 1) -> None:
-        groups = sorted(load_rule_files(PACK), key=lambda g: g.name)
-        self.groups = [g for i, g in enumerate(groups) if i % count == index]
+        mine = set(shard_groups(count)[index])
+        self.groups = sorted((g for g in load_rule_files(PACK) if g.name in mine), key=lambda g: g.name)
         self.source = PrometheusSource(prom_url, timeout=60)
         self.jobs = 0
         self.engine = Engine(
@@ -527,6 +537,16 @@ def write_report(
             f"Prometheus' query log shows {' / '.join(map(str, queries))} API queries per cycle (median) for "
             f"{' / '.join(map(str, rules))} rules;"
         )
+    placement = " ".join(
+        f"With {n}: "
+        + "; ".join(
+            f"shard {shard} `{'`, `'.join(names)}`" if names else f"shard {shard} none"
+            for shard, names in shard_groups(n).items()
+        )
+        + "."
+        for n in counts
+        if n > 1
+    )
     goal_lines = []
     for n in counts:
         mine = [c for c in costs if c["workers"] == n]
@@ -611,10 +631,11 @@ every alert written, every notification group opened) is shown on its own.
 Peer: Prometheus' own rule manager evaluating the same files in the same run
 (`prometheus_rule_group_last_duration_seconds`, summed over the groups, averaged over 12 s).
 Workers: {" and ".join(map(str, counts))}. With N workers the pack's groups are spread over N engine
-processes (group i of the sorted names to worker i mod N, each with its own connections and the same
-evaluation code a Celery worker runs), started together at each cycle; wall is until the last one is
-done, CPU is summed over them. The pack has {groups[0]} groups, so more workers than that cannot help, and
-the largest group (`heron-hosts`, one alert per host) sets the wall time.
+processes exactly as `alert-worker --shards N` with all N shards live assigns them (rendezvous hashing of
+the group names, `alert_worker.sharding`), each with its own connections and the same evaluation code a
+Celery worker runs, started together at each cycle; wall is until the last one is done, CPU is summed over
+them. {placement} The largest group (`heron-hosts`, one alert per host) sets the wall time, whoever
+shares its shard adds to it.
 
 | hosts | workers | rules | queries / cycle (query log) | engine CPU ms / cycle | engine wall ms / cycle \
 | Prometheus rule eval ms | wall vs Prometheus | CPU vs Prometheus | Prometheus API ms for the same queries \

@@ -313,8 +313,10 @@ def _evaluate(engine: Engine, group: RuleGroup, now: float, clock: StageClock) -
         # Presence checks of vanished series are queries too: they count there, not here.
         clock.add("state", time.perf_counter() - started - (clock.seconds().get("query", 0.0) - queried))
         with clock.time("load"):
-            sources = firing + engine.store.firing_elsewhere(group.name)
-            silences = engine.store.list_silences()
+            # Inhibition acts on firing alerts, silences on those and on resolve messages of notified ones:
+            # a group with neither reads nothing more.
+            sources = firing + engine.store.firing_elsewhere(group.name) if candidates else []
+            silences = engine.store.list_silences() if candidates or snap.pipeline.groups else []
         with clock.time("pipeline"):
             result = run_pipeline(
                 group.name, snap.pipeline, candidates, engine.routing, now, silences=silences, inhibit_sources=sources

@@ -93,9 +93,11 @@ class _Run:
         if a is not None and a.state != "inactive":
             if a.no_data:
                 self.record(a, "nodata", "firing")
-            self.alerts[fp] = replace(
-                a, value=m.value, annotations=m.annotations, keep_firing_since=None, no_data=False
-            )
+            # The steady case keeps the very same object, which the store then knows it need not write again.
+            if a.value != m.value or a.no_data or a.keep_firing_since is not None or a.annotations != m.annotations:
+                self.alerts[fp] = replace(
+                    a, value=m.value, annotations=m.annotations, keep_firing_since=None, no_data=False
+                )
             return
         flips, flapping = (a.flips, a.flapping) if a is not None else ((), False)
         new = AlertInstance(fp, m.labels, m.annotations, "pending", self.now, m.value, flips=flips, flapping=flapping)
@@ -140,7 +142,9 @@ class _Run:
     def update_flapping(self) -> None:
         window, limit = self.settings.flap_window_s, self.settings.flap_threshold
         for fp, a in self.alerts.items():
-            flips = tuple(t for t in a.flips if self.now - t < window)
+            flips = a.flips
+            if flips and self.now - flips[0] >= window:  # flips are in time order: only then is one out
+                flips = tuple(t for t in flips if self.now - t < window)
             flapping = len(flips) > limit
             if flapping != a.flapping:
                 self.record(a, "stable" if flapping else "flapping", "flapping" if flapping else "stable")

@@ -21,9 +21,10 @@ class Inhibitor:
         for rule in rules:
             index: dict[tuple[str, ...], list[Mapping[str, str]]] = {}
             is_source = matcher_test(rule.source_matchers)
+            equal = rule.equal
             for source in sources:
                 if is_source(source):
-                    index.setdefault(tuple(source.get(name, "") for name in rule.equal), []).append(source)
+                    index.setdefault(tuple([source.get(name, "") for name in equal]), []).append(source)
             self._rules.append((rule, matcher_test(rule.target_matchers), index))
 
     def inhibited(self, labels: Mapping[str, str]) -> bool:
@@ -31,7 +32,7 @@ class Inhibitor:
         for rule, is_target, index in self._rules:
             if not index or not is_target(labels):
                 continue
-            for source in index.get(tuple(labels.get(name, "") for name in rule.equal), ()):
+            for source in index.get(tuple([labels.get(name, "") for name in rule.equal]), ()):
                 if source is not labels and source != labels:
                     return True
         return False

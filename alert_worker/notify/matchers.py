@@ -54,12 +54,14 @@ def matches_all(matchers: Iterable[Matcher], labels: Mapping[str, str]) -> bool:
 
 
 def matcher_test(matchers: Iterable[Matcher]) -> Callable[[Mapping[str, str]], bool]:
-    """`matches_all` for these matchers as one function; equality matchers, the usual kind, become dict lookups."""
+    """`matches_all` for these matchers as one function; (in)equality matchers, the usual kind, become dict lookups."""
     ms = tuple(matchers)
-    if not all(m.op == "=" for m in ms):
+    if not all(m.op in ("=", "!=") for m in ms):
         return lambda labels: matches_all(ms, labels)
     if len(ms) == 1:
         name, value = ms[0].name, ms[0].value
-        return lambda labels: labels.get(name, "") == value
-    pairs = tuple((m.name, m.value) for m in ms)
-    return lambda labels: all(labels.get(n, "") == v for n, v in pairs)
+        if ms[0].op == "=":
+            return lambda labels: labels.get(name, "") == value
+        return lambda labels: labels.get(name, "") != value
+    triples = tuple((m.name, m.value, m.op == "=") for m in ms)
+    return lambda labels: all((labels.get(n, "") == v) is eq for n, v, eq in triples)

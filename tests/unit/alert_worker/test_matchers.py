@@ -15,6 +15,7 @@ LABELS = [{}, {"alertname": "HostDown"}, {"alertname": "HostDown", "severity": "
         ['alertname="HostDown"', 'severity="critical"'],
         ['severity=""'],
         ['alertname!="HostDown"'],
+        ['alertname!="HostDown"', 'severity="critical"'],
         ['alertname=~"Host.*"', 'severity="critical"'],
     ],
 )

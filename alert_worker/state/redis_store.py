@@ -58,7 +58,7 @@ class RedisStore:
         # Decoded state by group and its version token, and decoded firing lists by their bytes: a load that
         # finds the same token (or bytes) in Redis skips decoding. Redis stays the only source of truth.
         self._decoded: dict[str, tuple[bytes, dict[str, RuleState], PipelineState]] = {}
-        self._firing: dict[str, tuple[bytes, list[dict[str, str]]]] = {}
+        self._firing: dict[str, tuple[bytes | str, list[dict[str, str]]]] = {}
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> RedisStore:
@@ -121,7 +121,7 @@ class RedisStore:
         else:
             self._decoded[group] = (version, rules, pipeline)
 
-    def _firing_list(self, group: str, raw: bytes | None) -> list[dict[str, str]]:
+    def _firing_list(self, group: str, raw: bytes | str | None) -> list[dict[str, str]]:
         if raw is None:
             return []
         cached = self._firing.get(group)
@@ -221,9 +221,9 @@ class RedisStore:
         if not names:
             return []
         out: list[dict[str, str]] = []
-        for raw in self.r.mget([f"{PREFIX}firing:{n}" for n in names]):
+        for name, raw in zip(names, self.r.mget([f"{PREFIX}firing:{n}" for n in names]), strict=True):
             if raw:
-                out.extend(json.loads(raw))
+                out.extend(self._firing_list(name, raw))
         return out
 
     def list_silences(self) -> list[Silence]:

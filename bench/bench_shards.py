@@ -30,6 +30,7 @@ import yaml
 
 from alert_worker.shard_members import ShardMembers
 from alert_worker.sharding import owner
+from alert_worker.state.base import parse_marker
 from bench._report import MIN_TAIL_TRIALS, pct, peer_versions, stamp
 from bench._stack import BenchStack, clean_env, until
 from tests.fixtures.alerting import start_alert_worker, stop_process_group
@@ -50,7 +51,8 @@ TAKEOVER_BOUND = BEAT_LOCK + BEAT_LOCK / 3
 
 def _slot(client: redis.Redis, group: str) -> float:
     raw = client.get(f"heron:alerts:slot:{group}")
-    return float(raw) if raw is not None else -1.0
+    slot = parse_marker(raw)[0] if raw is not None else None
+    return -1.0 if slot is None else slot
 
 
 class Scenario:

@@ -43,7 +43,7 @@ from alert_worker.notify.routing import load_routing, parse_routing
 from alert_worker.rules.evaluator import EvalSettings
 from alert_worker.rules.loader import load_rule_files, parse_rules
 from alert_worker.sharding import assignment
-from alert_worker.sources.prometheus import PrometheusSource
+from alert_worker.sources.prometheus import PRESENCE_BATCH, PrometheusSource
 from alert_worker.stages import STAGES
 from alert_worker.state.redis_store import RedisStore
 from bench._report import pct, peer_versions, stamp
@@ -545,7 +545,8 @@ def write_report(
     else:
         query_text = (
             f"Prometheus' query log shows {' / '.join(map(str, queries))} API queries per cycle (median) for "
-            f"{' / '.join(map(str, rules))} rules;"
+            f"{' / '.join(map(str, rules))} rules: one instant query per rule, not per host, and the rest"
+            f" presence checks (up to {PRESENCE_BATCH} series per query) of firing alerts whose series vanished;"
         )
     placement = " ".join(
         f"With {n}: "
@@ -661,8 +662,8 @@ one at a time, measured before the cycles (the fastest of 5 runs): the part of a
 query API can avoid.
 {api_text}
 
-{query_text} presence checks for vanished firing series come on top only when a series disappears. Engine wall
-time includes the Prometheus query time, state load/save in Redis and the notification pipeline.
+{query_text} presence checks come on top only while such series are missing. Engine wall time includes
+the Prometheus query time, state load/save in Redis and the notification pipeline.
 
 ### Where a cycle goes
 

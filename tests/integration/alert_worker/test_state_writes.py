@@ -12,9 +12,12 @@ import pytest
 import redis
 
 from alert_worker.engine import Engine, evaluate_group
+from alert_worker.exceptions import StaleEvaluationError
 from alert_worker.notify.routing import parse_routing
 from alert_worker.rules.loader import parse_rules
+from alert_worker.rules.state import AlertInstance, RuleState
 from alert_worker.sources.prometheus import PrometheusSource
+from alert_worker.state.base import GroupSnapshot
 from alert_worker.state.redis_store import PREFIX, RedisStore
 
 pytestmark = pytest.mark.integration
@@ -217,3 +220,23 @@ groups:
         source.close()
         direct.flushdb()
         direct.close()
+
+
+def test_a_save_from_state_another_worker_has_since_replaced_is_refused(stack: Any) -> None:
+    """Changes are written field by field against the state they started from; that state must still be there."""
+    url = stack.redis_url.rsplit("/", 1)[0] + "/14"
+    group = f"stale-{uuid.uuid4().hex[:8]}"
+    a, b = RedisStore.from_url(url), RedisStore.from_url(url)
+    alert = AlertInstance("fp1", {"alertname": "X", "host_name": "h"}, {}, "pending", 100.0, 1.0)
+    try:
+        a.save_group(group, GroupSnapshot(10.0, {"X//e": RuleState({"fp1": alert}, 10.0)}), [])
+        old = a.load_group(group)
+        later = b.load_group(group)
+        b.save_group(group, GroupSnapshot(20.0, {"X//e": RuleState({}, 20.0)}), [], previous=later)
+        with pytest.raises(StaleEvaluationError, match="changed since"):
+            a.save_group(group, GroupSnapshot(30.0, old.rules), [], previous=old)
+        assert a.load_group(group).rules["X//e"].alerts == {}, "the other worker's state stands"
+    finally:
+        cleanup = redis.Redis.from_url(url)
+        cleanup.flushdb()
+        cleanup.close()

@@ -50,6 +50,10 @@ class Source(Protocol):
 
     def series_present(self, labels: Mapping[str, str], at: float) -> bool: ...
 
+    def series_present_many(self, label_sets: Sequence[Mapping[str, str]], at: float) -> list[bool]:
+        """`series_present` of each label set (a source may ask for many in one query)."""
+        ...
+
 
 class LogsSource(Protocol):
     """Where `type: vlogs` groups are evaluated: LogsQL stats over the lines of a window ending at `at`."""
@@ -160,7 +164,8 @@ class _GroupRun:
             matched = match_results(rule, answer, self.e.settings, query)
             if rule.anomaly and matched:
                 matched = annotate(self.e.source, rule, matched, self.at)
-            present = {a.fingerprint: self._present(rule, a) for a in vanished_firing(prev, matched)}
+            vanished = vanished_firing(prev, matched)
+            present = self._present(rule, vanished) if vanished else {}
         except SourceError as exc:
             self._failed(rule, prev, str(exc), transient=exc.transient)
             return
@@ -169,14 +174,17 @@ class _GroupRun:
             return
         self.step(rule.key, rule, matched, present)
 
-    def _present(self, rule: AlertRule, alert: AlertInstance) -> bool:
+    def _present(self, rule: AlertRule, vanished: Sequence[AlertInstance]) -> dict[str, bool]:
+        """Whether the targets of vanished firing alerts still report (by fingerprint), asked all at once."""
         if rule.no_data != "alert" or self.group.type == "vlogs":
-            return True  # no matching log lines is the condition ending, not a target going silent
+            # No matching log lines is the condition ending, not a target going silent.
+            return {a.fingerprint: True for a in vanished}
         try:
             with self.clock.time("query"):
-                return self.e.source.series_present(_identity(rule, alert), self.at)
+                found = self.e.source.series_present_many([_identity(rule, a) for a in vanished], self.at)
         except SourceError:
-            return False  # cannot tell: holding the alert is the safe side
+            return {a.fingerprint: False for a in vanished}  # cannot tell: holding the alerts is the safe side
+        return {a.fingerprint: ok for a, ok in zip(vanished, found, strict=True)}
 
     def _failed(self, rule: AlertRule, prev: RuleState, error: str, *, transient: bool) -> None:
         self.states[rule.key], self.rules[rule.key] = evaluate_failed(prev, self.at, error), rule
@@ -313,8 +321,10 @@ def _evaluate(engine: Engine, group: RuleGroup, now: float, clock: StageClock) -
         # Presence checks of vanished series are queries too: they count there, not here.
         clock.add("state", time.perf_counter() - started - (clock.seconds().get("query", 0.0) - queried))
         with clock.time("load"):
-            sources = firing + engine.store.firing_elsewhere(group.name)
-            silences = engine.store.list_silences()
+            # Inhibition acts on firing alerts, silences on those and on resolve messages of notified ones:
+            # a group with neither reads nothing more.
+            sources = firing + engine.store.firing_elsewhere(group.name) if candidates else []
+            silences = engine.store.list_silences() if candidates or snap.pipeline.groups else []
         with clock.time("pipeline"):
             result = run_pipeline(
                 group.name, snap.pipeline, candidates, engine.routing, now, silences=silences, inhibit_sources=sources

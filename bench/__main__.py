@@ -29,8 +29,9 @@ def assemble() -> None:
         "Produced by `make bench` (`python -m bench`); each section comes from `bench/bench_<topic>.py` and\n"
         "`docs/benchmarks/<topic>.md`. Peers are measured in the same run and compared as ratios, because the\n"
         "machines these run on are shared and noisy. No test asserts a timing; the goals are checked here.\n",
-        "Every percentile carries its n. A figure is called p95 only with at least 40 trials (p99: 100); with\n"
-        'fewer it is the maximum and says so ("max of n"). Peer versions are read from the binaries in the run.\n',
+        "Every percentile carries its n. A figure is called a percentile, the median included, only with at least\n"
+        '40 trials (p99: 100); with fewer it is the maximum and says so ("max of n"). Peer versions are read from\n'
+        "the binaries in the run.\n",
         f"Last assembled {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; each section's first line says when, at which "
         "commit and on which machine it was measured.\n",
     ]

@@ -1,9 +1,9 @@
 """What every benchmark fragment shares: the stamp line, honest percentiles, peer versions read from binaries.
 
 - `stamp()` is the first line of every fragment section: date (UTC), git commit, machine.
-- `Pct` / `pct()` format a percentile with its n. A tail figure (p95, p99) is only called that when there
-  were enough trials for it to differ from the maximum (at least 40, and for p99 at least 100); otherwise
-  the report says "max of n" and gives the maximum.
+- `Pct` / `pct()` format a percentile with its n. Any percentile, the median included, is only called
+  that with at least 40 trials (a p99 with at least 100); with fewer the report says "max of n" and gives
+  the maximum.
 - `binary_version()` / `collector_version()` run the binaries with `--version` in the same run, so no
   version is ever typed into a report.
 """
@@ -78,10 +78,11 @@ def stamp() -> str:
 
 def required_trials(q: float) -> int:
     """Trials needed before a q-th percentile (q in 0..100) is reported under that name."""
-    if q <= 50:
+    if q >= 100:
         return 1
-    # Nearest rank: below 100 / (100 - q) values the q-th percentile is the maximum itself.
-    return max(MIN_TAIL_TRIALS, math.ceil(100 / (100 - q) - 1e-9)) if q < 100 else 1
+    # Nearest rank: below 100 / (100 - q) values the q-th percentile is the maximum itself; and under 40
+    # trials no percentile, the median neither, says much about the next run.
+    return max(MIN_TAIL_TRIALS, math.ceil(100 / (100 - q) - 1e-9))
 
 
 def nearest_rank(values: Sequence[float], q: float) -> float:

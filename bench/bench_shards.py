@@ -30,7 +30,8 @@ import yaml
 
 from alert_worker.shard_members import ShardMembers
 from alert_worker.sharding import owner
-from bench._report import pct, peer_versions, stamp
+from alert_worker.state.base import parse_marker
+from bench._report import MIN_TAIL_TRIALS, pct, peer_versions, stamp
 from bench._stack import BenchStack, clean_env, until
 from tests.fixtures.alerting import start_alert_worker, stop_process_group
 
@@ -50,7 +51,8 @@ TAKEOVER_BOUND = BEAT_LOCK + BEAT_LOCK / 3
 
 def _slot(client: redis.Redis, group: str) -> float:
     raw = client.get(f"heron:alerts:slot:{group}")
-    return float(raw) if raw is not None else -1.0
+    slot = parse_marker(raw)[0] if raw is not None else None
+    return -1.0 if slot is None else slot
 
 
 class Scenario:
@@ -143,11 +145,18 @@ def write_report(handovers: list[float], takeovers: list[tuple[float, float]], v
     firsts = [t[1] for t in takeovers]
 
     def row(what: str, values: list[float], bound: float) -> str:
+        # With fewer trials than a percentile needs, every trial is listed and the tail is their maximum.
         p50, tail = pct(values, 50), pct(values, 95)
-        return (
-            f"| {what} | {p50.format('.1f', ' s')} | {tail.format('.1f', ' s')} | {bound:.1f} s "
-            f"| {tail.value / bound:.2f} |"
-        )
+        typical = ", ".join(f"{v:.1f}" for v in sorted(values)) + " s" if p50.is_max else p50.format(".1f", " s")
+        return f"| {what} | {typical} | {tail.format('.1f', ' s')} | {bound:.1f} s | {tail.value / bound:.2f} |"
+
+    few = min(len(handovers), len(takeovers)) < MIN_TAIL_TRIALS
+    few_text = (
+        f"With fewer than {MIN_TAIL_TRIALS} trials no percentile is named: every trial is listed, the tail is their"
+        " maximum."
+        if few
+        else ""
+    )
 
     DOC.parent.mkdir(parents=True, exist_ok=True)
     DOC.write_text(
@@ -159,8 +168,9 @@ def write_report(handovers: list[float], takeovers: list[tuple[float, float]], v
 processes (one active, one standby), redis-server {versions["redis"]}, {GROUPS} groups every {INTERVAL} s, member
 TTL {SHARD_TTL} s, beat lock timeout {BEAT_LOCK} s. Each trial SIGKILLs one process and restarts it once the
 measure is taken; the ratio compares the tail with the bound docs/sharding.md documents for these settings.
+{few_text}
 
-| after SIGKILL of | median | tail | documented bound | tail / bound |
+| after SIGKILL of | {"trials" if few else "median"} | tail | documented bound | tail / bound |
 |---|---|---|---|---|
 {row("a group's owner: the group evaluated by a survivor", handovers, HANDOVER_BOUND)}
 {row("the active beat: the standby holds the lock", locks, TAKEOVER_BOUND)}

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from alert_worker.notify.matchers import matches_all
+from alert_worker.notify.matchers import matcher_test
 from alert_worker.notify.routing import InhibitRule
 
 
@@ -15,20 +15,24 @@ class Inhibitor:
     """
 
     def __init__(self, sources: Sequence[Mapping[str, str]], rules: Iterable[InhibitRule]) -> None:
-        self._rules: list[tuple[InhibitRule, dict[tuple[str, ...], list[Mapping[str, str]]]]] = []
+        self._rules: list[
+            tuple[InhibitRule, Callable[[Mapping[str, str]], bool], dict[tuple[str, ...], list[Mapping[str, str]]]]
+        ] = []
         for rule in rules:
             index: dict[tuple[str, ...], list[Mapping[str, str]]] = {}
+            is_source = matcher_test(rule.source_matchers)
+            equal = rule.equal
             for source in sources:
-                if matches_all(rule.source_matchers, source):
-                    index.setdefault(tuple(source.get(name, "") for name in rule.equal), []).append(source)
-            self._rules.append((rule, index))
+                if is_source(source):
+                    index.setdefault(tuple([source.get(name, "") for name in equal]), []).append(source)
+            self._rules.append((rule, matcher_test(rule.target_matchers), index))
 
     def inhibited(self, labels: Mapping[str, str]) -> bool:
         """True when some firing source inhibits an alert with `labels` (never itself)."""
-        for rule, index in self._rules:
-            if not index or not matches_all(rule.target_matchers, labels):
+        for rule, is_target, index in self._rules:
+            if not index or not is_target(labels):
                 continue
-            for source in index.get(tuple(labels.get(name, "") for name in rule.equal), ()):
+            for source in index.get(tuple([labels.get(name, "") for name in rule.equal]), ()):
                 if source is not labels and source != labels:
                     return True
         return False

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -51,3 +51,17 @@ def parse_matcher(text: str) -> Matcher:
 
 def matches_all(matchers: Iterable[Matcher], labels: Mapping[str, str]) -> bool:
     return all(m.matches(labels) for m in matchers)
+
+
+def matcher_test(matchers: Iterable[Matcher]) -> Callable[[Mapping[str, str]], bool]:
+    """`matches_all` for these matchers as one function; (in)equality matchers, the usual kind, become dict lookups."""
+    ms = tuple(matchers)
+    if not all(m.op in ("=", "!=") for m in ms):
+        return lambda labels: matches_all(ms, labels)
+    if len(ms) == 1:
+        name, value = ms[0].name, ms[0].value
+        if ms[0].op == "=":
+            return lambda labels: labels.get(name, "") == value
+        return lambda labels: labels.get(name, "") != value
+    triples = tuple((m.name, m.value, m.op == "=") for m in ms)
+    return lambda labels: all((labels.get(n, "") == v) is eq for n, v, eq in triples)

@@ -18,7 +18,7 @@ from typing import Any
 
 from alert_worker.models import Alert, NotificationJob, alert_from_dict, alert_to_dict
 from alert_worker.notify.inhibit import Inhibitor
-from alert_worker.notify.routing import Policy, RoutingConfig, policies_for
+from alert_worker.notify.routing import Policy, RoutingConfig, matcher_labels, policies_for
 from alert_worker.notify.silences import Silence, silenced
 
 
@@ -110,11 +110,20 @@ def _buckets(
     now: float,
 ) -> dict[str, _Bucket]:
     buckets: dict[str, _Bucket] = {}
+    if not candidates:
+        return buckets
     inhibitor = Inhibitor(inhibit_sources, routing.inhibit_rules)
+    # Alerts that agree on the labels the routes match on share their policies: found once per variant.
+    routed_by = matcher_labels(routing.route)
+    routes: dict[tuple[str, ...], list[Policy]] = {}
     for cand in candidates:
         labels = cand.alert.labels
         muted = silenced(labels, silences, now) or inhibitor.inhibited(labels)
-        for policy in policies_for(routing, labels):
+        variant = tuple(labels.get(name, "") for name in routed_by)
+        policies = routes.get(variant)
+        if policies is None:
+            policies = routes[variant] = policies_for(routing, labels)
+        for policy in policies:
             destinations = cand.channels or policy.receivers
             group_labels = {k: labels[k] for k in policy.group_by if k in labels}
             for dest in destinations:

@@ -119,6 +119,17 @@ def policies_for(config: RoutingConfig, labels: Mapping[str, str]) -> list[Polic
     return _walk(config.route, root, labels, "root") or [root]
 
 
+def matcher_labels(route: Route) -> tuple[str, ...]:
+    """The label names the matchers of `route` and its children read, sorted.
+
+    Two alerts equal on these labels (a missing one reads as empty) get the same policies.
+    """
+    names = {m.name for m in route.matchers}
+    for child in route.routes:
+        names.update(matcher_labels(child))
+    return tuple(sorted(names))
+
+
 def _walk(route: Route, policy: Policy, labels: Mapping[str, str], route_id: str) -> list[Policy]:
     out: list[Policy] = []
     for i, child in enumerate(route.routes):

@@ -47,31 +47,57 @@ class DuplicateSeriesError(ValueError):
     """Two result series collapse to one label set once the rule's labels are applied."""
 
 
+_Sample = tuple[tuple[tuple[str, str], ...], float]
+_RECENT: dict[tuple[str, str, tuple[tuple[str, str], ...]], dict[_Sample, tuple[str, Matched]]] = {}
+"""Per rule (and external labels): the last result's series, with their rendered labels and fingerprints."""
+
+
+def _uses_query(rule: AlertRule) -> bool:
+    return any("query" in t for t in (*rule.labels.values(), *rule.annotations.values()))
+
+
 def match_results(
     rule: AlertRule, samples: list[Sample], settings: EvalSettings, query: Query | None = None
 ) -> dict[str, Matched]:
     """Alert label sets (by fingerprint) for this result, with labels and annotations rendered.
 
-    `query` serves the templates' `query` function at the evaluation time.
+    `query` serves the templates' `query` function at the evaluation time. A series with the same labels
+    and value as in the rule's previous result reuses what was rendered for it then (templates are pure
+    but for `query`; rules whose templates call it are rendered every time).
     """
+    cache_key = (rule.group, rule.key, tuple(sorted(settings.external_labels.items())))
+    cacheable = not _uses_query(rule)
+    before = _RECENT.get(cache_key, {}) if cacheable else {}
+    now: dict[_Sample, tuple[str, Matched]] = {}
     out: dict[str, Matched] = {}
     for sample in samples:
-        original = {k: v for k, v in sample.labels.items() if k != "__name__"}
-        data = TemplateData(original, sample.value, settings.external_labels, query)
-        try:
-            labels = dict(original)
-            labels.update({k: render(v, data) for k, v in rule.labels.items()})
-            labels["alertname"] = rule.name
-            annotations = {k: render(v, data) for k, v in rule.annotations.items()}
-        except TemplateError as exc:
-            raise ValueError(f"rule {rule.name}: template failed: {exc}") from exc
-        fp = fingerprint(labels)
+        key = (tuple(sample.labels.items()), sample.value)
+        hit = before.get(key)
+        if hit is None:
+            hit = _match(rule, sample, settings, query)
+        fp, m = hit
         if fp in out:
             raise DuplicateSeriesError(
                 f"rule {rule.name}: vector contains series with the same label set after applying alert labels"
             )
-        out[fp] = Matched(labels, annotations, sample.value)
+        out[fp] = m
+        now[key] = hit
+    if cacheable:
+        _RECENT[cache_key] = now
     return out
+
+
+def _match(rule: AlertRule, sample: Sample, settings: EvalSettings, query: Query | None) -> tuple[str, Matched]:
+    original = {k: v for k, v in sample.labels.items() if k != "__name__"}
+    data = TemplateData(original, sample.value, settings.external_labels, query)
+    try:
+        labels = dict(original)
+        labels.update({k: render(v, data) for k, v in rule.labels.items()})
+        labels["alertname"] = rule.name
+        annotations = {k: render(v, data) for k, v in rule.annotations.items()}
+    except TemplateError as exc:
+        raise ValueError(f"rule {rule.name}: template failed: {exc}") from exc
+    return fingerprint(labels), Matched(labels, annotations, sample.value)
 
 
 def vanished_firing(prev: RuleState, matched: Mapping[str, Matched]) -> list[AlertInstance]:
@@ -93,9 +119,11 @@ class _Run:
         if a is not None and a.state != "inactive":
             if a.no_data:
                 self.record(a, "nodata", "firing")
-            self.alerts[fp] = replace(
-                a, value=m.value, annotations=m.annotations, keep_firing_since=None, no_data=False
-            )
+            # The steady case keeps the very same object, which the store then knows it need not write again.
+            if a.value != m.value or a.no_data or a.keep_firing_since is not None or a.annotations != m.annotations:
+                self.alerts[fp] = replace(
+                    a, value=m.value, annotations=m.annotations, keep_firing_since=None, no_data=False
+                )
             return
         flips, flapping = (a.flips, a.flapping) if a is not None else ((), False)
         new = AlertInstance(fp, m.labels, m.annotations, "pending", self.now, m.value, flips=flips, flapping=flapping)
@@ -140,7 +168,9 @@ class _Run:
     def update_flapping(self) -> None:
         window, limit = self.settings.flap_window_s, self.settings.flap_threshold
         for fp, a in self.alerts.items():
-            flips = tuple(t for t in a.flips if self.now - t < window)
+            flips = a.flips
+            if flips and self.now - flips[0] >= window:  # flips are in time order: only then is one out
+                flips = tuple(t for t in flips if self.now - t < window)
             flapping = len(flips) > limit
             if flapping != a.flapping:
                 self.record(a, "stable" if flapping else "flapping", "flapping" if flapping else "stable")

@@ -1,4 +1,4 @@
-"""The state store seam: one JSON snapshot per rule group, silences, and a bounded history."""
+"""The state store seam: each rule group's state in parts, silences, and a bounded history."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ class GroupSnapshot:
 
     Stored in parts so an evaluation that changed nothing writes only its slot marker: the marker
     (`[last_slot, evaluated_at]`, written every run; every rule's `last_eval` is that run's time), the
-    state (rules' alerts and errors, notification pipeline), the firing label sets and the outbox.
+    state (a field per rule, alert, notification group and cooldown: alert_worker.state.fields), the
+    firing label sets and the outbox.
     """
 
     last_slot: float | None = None
@@ -27,6 +28,10 @@ class GroupSnapshot:
     pipeline: PipelineState = field(default_factory=PipelineState)
     outbox: list[dict[str, Any]] = field(default_factory=list)
     firing: list[dict[str, str]] = field(default_factory=list)
+    legacy: bool = False
+    """Loaded from the single JSON key written before the state had a field per alert: save writes every field."""
+    version: bytes | None = None
+    """The token of the stored state this was loaded from (RedisStore; None: no state stored)."""
 
     def evaluated_at(self) -> float | None:
         return max((r.last_eval for r in self.rules.values() if r.last_eval is not None), default=None)
@@ -35,30 +40,26 @@ class GroupSnapshot:
         """The part written on every evaluation: the slot and the evaluation time."""
         return json.dumps([self.last_slot if self.last_slot is not None else -1.0, self.evaluated_at()])
 
-    def dumps(self) -> str:
-        """The state part: rules (without their evaluation time, which the marker holds) and pipeline."""
-        return json.dumps(
-            {
-                "rules": {k: _rule_dict(r) for k, r in self.rules.items()},
-                "pipeline": self.pipeline.to_dict(),
-            },
-            separators=(",", ":"),
-        )
-
-    def same_state(self, previous: GroupSnapshot | None) -> bool:
-        """Whether `dumps()` would write what `previous` holds (a firing alert's new value is a change)."""
-        if previous is None or previous.last_slot is None or self.rules.keys() != previous.rules.keys():
-            return False
-        for key, rule in self.rules.items():
-            old = previous.rules[key]
-            if rule.last_error != old.last_error or rule.alerts != old.alerts:
-                return False
-        return self.pipeline == previous.pipeline
+    @classmethod
+    def assemble(
+        cls,
+        rules: dict[str, RuleState],
+        pipeline: PipelineState,
+        outbox: str | bytes | None,
+        marker: str | bytes | None,
+        firing: list[dict[str, str]],
+    ) -> GroupSnapshot:
+        """A snapshot from its stored parts (rules as stored, without their evaluation time)."""
+        last_slot, evaluated_at = parse_marker(marker) if marker else (None, None)
+        if evaluated_at is not None:
+            rules = {k: replace(r, last_eval=evaluated_at) for k, r in rules.items()}
+        return cls(last_slot, rules, pipeline, list(json.loads(outbox)) if outbox else [], firing)
 
     @classmethod
     def loads(
         cls, text: str | bytes | None, outbox: str | bytes | None = None, marker: str | bytes | None = None
     ) -> GroupSnapshot:
+        """A snapshot from the single JSON key it was stored as before it had a field per alert."""
         data = json.loads(text) if text else {}
         last_slot, evaluated_at = data.get("last_slot"), None
         if marker:
@@ -72,11 +73,8 @@ class GroupSnapshot:
             pipeline=PipelineState.from_dict(data.get("pipeline", {})),
             outbox=list(json.loads(outbox)) if outbox else [],
             firing=list(data.get("firing", [])),  # snapshots written before the firing list had its own key
+            legacy=bool(text),
         )
-
-
-def _rule_dict(rule: RuleState) -> dict[str, Any]:
-    return {"alerts": {fp: a.to_dict() for fp, a in rule.alerts.items()}, "last_error": rule.last_error}
 
 
 def parse_marker(raw: str | bytes) -> tuple[float | None, float | None]:

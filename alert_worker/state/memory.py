@@ -10,14 +10,15 @@ from typing import Any
 
 from alert_worker.exceptions import StaleEvaluationError
 from alert_worker.notify.silences import Silence
+from alert_worker.state import fields
 from alert_worker.state.base import GroupSnapshot, HistoryQuery, history_matches, parse_marker
 
 
 class MemoryStore:
-    """Same behaviour as RedisStore, kept in this process (snapshots stored as JSON to match)."""
+    """Same behaviour as RedisStore, kept in this process (state stored as the same encoded fields)."""
 
     def __init__(self, history_limit: int = 100_000) -> None:
-        self._groups: dict[str, str] = {}
+        self._groups: dict[str, dict[str, str]] = {}
         self._firing: dict[str, list[dict[str, str]]] = {}
         self._outboxes: dict[str, str] = {}
         self._slots: dict[str, str] = {}
@@ -38,9 +39,9 @@ class MemoryStore:
                 lock.release()
 
     def load_group(self, group: str) -> GroupSnapshot:
-        snap = GroupSnapshot.loads(self._groups.get(group), self._outboxes.get(group), self._slots.get(group))
-        snap.firing = list(self._firing.get(group, []))
-        return snap
+        rules, pipeline = fields.decode(self._groups.get(group, {}))
+        firing = list(self._firing.get(group, []))
+        return GroupSnapshot.assemble(rules, pipeline, self._outboxes.get(group), self._slots.get(group), firing)
 
     def save_group(
         self,
@@ -55,9 +56,15 @@ class MemoryStore:
         if saved is not None and snap.last_slot is not None and saved >= snap.last_slot:
             raise StaleEvaluationError(f"group {group!r} slot {snap.last_slot} was already evaluated")
         self._slots[group] = snap.marker()
-        if not snap.same_state(previous):
+        if previous is None:  # nothing known of what is stored: replace it all
             self._write("state", group)
-            self._groups[group] = snap.dumps()
+            self._groups[group] = fields.encode_all(snap.rules, snap.pipeline)
+        elif change := fields.changes(snap.rules, snap.pipeline, previous.rules, previous.pipeline):
+            self._write("state", group)
+            stored = self._groups.setdefault(group, {})
+            stored.update(change.set)
+            for name in change.delete:
+                stored.pop(name, None)
         if previous is None or snap.firing != previous.firing:
             self._write("firing", group)
             self._firing[group] = list(snap.firing)

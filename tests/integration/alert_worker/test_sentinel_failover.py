@@ -169,7 +169,7 @@ groups:
         old = redis.kill_primary()  # right after the save returned
         new = redis.wait_failover(old)
         with redis.client(new, db=4) as direct:
-            assert direct.exists("heron:alerts:group:" + group.name), "the promoted replica holds the state"
+            assert direct.exists("heron:alerts:state:" + group.name), "the promoted replica holds the state"
 
         evaluate_group(engine, group, time.time() + 2)  # the same client, now on the new primary
         assert [j.status for j in sent] == ["firing"], "a firing alert is not re-notified after the failover"

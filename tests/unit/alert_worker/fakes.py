@@ -23,3 +23,6 @@ class FakeSource:
         if self.down:
             raise SourceError("unreachable", transient=True)
         return labels.get("host_name") in self.present_hosts
+
+    def series_present_many(self, label_sets, at):
+        return [self.series_present(labels, at) for labels in label_sets]

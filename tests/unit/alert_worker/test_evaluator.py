@@ -166,3 +166,28 @@ def test_state_round_trips_through_json():
     samples = [Sample({"host_name": "web-1"}, 0.95)]
     state = evaluate(rule, RuleState(), 1000.0, match_results(rule, samples, SETTINGS), {}, SETTINGS).state
     assert RuleState.from_dict(json.loads(json.dumps(state.to_dict()))) == state
+
+
+def test_a_series_seen_before_renders_the_same_and_a_new_value_renders_anew():
+    rule = AlertRule(
+        "Hot", "temp > 80", "cache", labels={"severity": "warning"}, annotations={"summary": "{{ $value }} degrees"}
+    )
+    first = match_results(rule, [Sample({"host_name": "a"}, 81.0)], EvalSettings())
+    again = match_results(rule, [Sample({"host_name": "a"}, 81.0)], EvalSettings())
+    assert again == first
+    hotter = match_results(rule, [Sample({"host_name": "a"}, 95.0)], EvalSettings())
+    ((fp, m),) = hotter.items()
+    assert fp in first, "the same labels keep their fingerprint"
+    assert m.annotations == {"summary": "95 degrees"}
+    other = match_results(rule, [Sample({"host_name": "a"}, 81.0)], EvalSettings(external_labels={"site": "x"}))
+    assert other == first
+
+
+def test_templates_that_query_are_rendered_every_time():
+    rule = AlertRule("Q", "up == 0", "cache", annotations={"n": '{{ query "count(up)" | first | value }}'})
+    answers = iter([[Sample({}, 3.0)], [Sample({}, 4.0)]])
+    renders = [
+        match_results(rule, [Sample({"host_name": "a"}, 0.0)], EvalSettings(), lambda expr: next(answers))
+        for _ in range(2)
+    ]
+    assert [next(iter(r.values())).annotations["n"] for r in renders] == ["3", "4"]

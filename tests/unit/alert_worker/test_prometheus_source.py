@@ -138,3 +138,32 @@ def test_connections_are_kept_alive():
         server.server_close()
     assert prom.queries == 60
     assert 1 <= len(_Answering.peers) <= 3, "60 queries from 3 threads over at most 3 kept-alive connections"
+
+
+def test_presence_of_many_label_sets_is_asked_in_batches():
+    seen = []
+
+    def handler(request):
+        query = request.url.params["query"]
+        seen.append(query)
+        # Every even-numbered host still reports.
+        hosts = [h for h in query.split('"')[1].split("|") if int(h.rsplit("-", 1)[1]) % 2 == 0]
+        result = [{"metric": {"host_name": h}, "value": [5, "3"]} for h in hosts]
+        return httpx.Response(200, json={"status": "success", "data": {"resultType": "vector", "result": result}})
+
+    sets = [{"host_name": f"web-{i}"} for i in range(450)]
+    found = source(handler).series_present_many([*sets, {}, {"host_name": ""}], 5.0)
+    assert found == [i % 2 == 0 for i in range(450)] + [True, True], "nothing to check: behave like Prometheus"
+    assert len(seen) == 3, "450 hosts in batches of 200"
+    assert all(q.startswith('count by (host_name) ({host_name=~"') for q in seen)
+
+
+def test_presence_batches_escape_regex_and_quotes():
+    seen = []
+
+    def handler(request):
+        seen.append(request.url.params["query"])
+        return httpx.Response(200, json={"status": "success", "data": {"resultType": "vector", "result": []}})
+
+    source(handler).series_present_many([{"job": 'a.b|c"d', "instance": "x"}, {"instance": "y", "job": "e"}], 5.0)
+    assert seen == ['count by (instance, job) ({instance=~"x|y", job=~"a\\\\.b\\\\|c\\"d|e"})']

@@ -270,6 +270,7 @@ def collector_specs(config: StackConfig, binary: Path, environ: Mapping[str, str
             "HERON_OTLP_HTTP_ENDPOINT": _addr(config, f"{name}_http"),
             "HERON_COLLECTOR_HEALTH_ENDPOINT": _addr(config, f"{name}_health"),
             "HERON_COLLECTOR_TELEMETRY_PORT": str(config.cluster_ports[f"{name}_telemetry"]),
+            "HERON_COLLECTOR_INSTANCE": name,
             "HERON_PROMETHEUS_REMOTE_WRITE_URL": f"{_url(config, 'receive_lb')}/api/v1/receive",
             "HERON_VICTORIALOGS_OTLP_ENDPOINT": f"{_url(config, 'vlinsert_http')}{services.VICTORIALOGS_OTLP_PATH}",
         }

@@ -69,7 +69,13 @@ def test_query_and_select_tier_answer_where_prometheus_and_victorialogs_were(con
 def test_receivers_form_one_hashring_with_replication_factor_three(config: StackConfig) -> None:
     cluster.write_thanos_files(config)
     ring = json.loads(cluster.hashring_file(config).read_text())
-    assert ring[0]["endpoints"] == [f"127.0.0.1:{config.cluster_ports[f'{r}_grpc']}" for r in RECEIVERS]
+    assert ring[0]["endpoints"] == [
+        {
+            "address": f"127.0.0.1:{config.cluster_ports[f'{r}_grpc']}",
+            "capnproto_address": f"127.0.0.1:{config.cluster_ports[f'{r}_capnp']}",
+        }
+        for r in RECEIVERS
+    ]
     argv = cluster.build_specs(config, BINARIES, {})["receive-2"].argv
     assert "--receive.replication-factor=3" in argv
     assert '--label=receive_replica="receive-2"' in argv

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import json
 import os
 import tempfile
 import threading
@@ -51,6 +52,8 @@ from tests.fixtures.stack import free_ports
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "benchmarks" / "cluster.md"
 IMG = ROOT / "docs" / "img" / "bench_cluster.png"
+ROWS = ROOT / "docs" / "benchmarks" / "cluster.rows.json"
+"""The measured rows, so `--report-only` redraws the report without measuring again."""
 INTERVAL = 10.0
 CYCLES = 3
 SINGLE = ["redis", "prometheus", "collector"]
@@ -214,7 +217,7 @@ def tier_names(rows: list[dict[str, Any]]) -> list[str]:
 
 def plot(rows: list[dict[str, Any]]) -> None:
     variants = list(dict.fromkeys(r["topology"] for r in rows))
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.8))
     for variant, marker in zip(variants, ("o-", "s-", "^-", "d-"), strict=False):
         sub = [r for r in rows if r["topology"] == variant]
         left.plot([r["hosts"] for r in sub], [r["max_finished"] for r in sub], marker, label=variant)
@@ -234,12 +237,50 @@ def plot(rows: list[dict[str, Any]]) -> None:
     right.axhline(psutil.cpu_count() or 0, color="black", linestyle="--", label="cores on this machine")
     right.set_ylabel("CPU cores (CPU s / wall s)")
     right.set_title(f"CPU per tier at {largest_hosts} hosts")
-    right.legend(fontsize=7)
+    right.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    right.tick_params(axis="x", labelrotation=12, labelsize=8)
     fig.tight_layout()
     fig.savefig(IMG, dpi=100)
 
 
-def write_report(rows: list[dict[str, Any]]) -> None:
+def limits(rows: list[dict[str, Any]], single_hosts: int, best: str) -> list[str]:
+    """What limits the cluster on this machine, from the per-tier CPU at the smallest fleet both ran."""
+    both = sorted({int(r["hosts"]) for r in rows if r["topology"] == "single"} & {int(r["hosts"]) for r in rows})
+    if not both or not single_hosts:
+        return []
+    hosts = both[0]
+    at = {r["topology"]: r for r in rows if int(r["hosts"]) == hosts}
+    if "single" not in at or best not in at:
+        return []
+
+    def total(row: dict[str, Any]) -> float:
+        return sum(float(v["cpu"]) for v in row["tiers"].values())
+
+    per_k = {name: total(row) * 1000 / hosts for name, row in at.items()}
+    goal = 2 * single_hosts
+    need = per_k[best] * goal / 1000
+    receivers = float(at[best]["tiers"].get("receivers", {}).get("cpu", 0.0))
+    prom = float(at["single"]["tiers"].get("prometheus", {}).get("cpu", 0.0))
+    cores = psutil.cpu_count() or 0
+    return [
+        f"What limits the cluster here: at {hosts} hosts (this run's smallest fleet), the single node used "
+        f"{per_k['single']:.2f} cores per 1,000 hosts and the cluster {per_k[best]:.2f}; its receivers alone "
+        f"{receivers:.2f} cores against Prometheus' {prom:.2f} (each sample is appended by three "
+        "receivers and forwarded to two of them: replication factor 3, which stays). The goal, "
+        f"{goal} hosts, would take about {need:.1f} cores at that rate; this machine has {cores}, shared with "
+        "the simulator.",
+        "",
+        *(
+            f"* `{name}` at {hosts} hosts: receivers {float(row['tiers'].get('receivers', {}).get('cpu', 0.0)):.2f} "
+            f"cores, last answer {row['max_finished']:.1f} s, against {receivers:.2f} cores and "
+            f"{at[best]['max_finished']:.1f} s for `{best}`."
+            for name, row in at.items()
+            if name not in ("single", best)
+        ),
+    ]
+
+
+def write_report(rows: list[dict[str, Any]], measured: str) -> None:
     DOC.parent.mkdir(parents=True, exist_ok=True)
     IMG.parent.mkdir(parents=True, exist_ok=True)
     plot(rows)
@@ -257,7 +298,7 @@ def write_report(rows: list[dict[str, Any]]) -> None:
     lines = [
         "## Cluster topology vs single node",
         "",
-        stamp(),
+        measured,
         "",
         f"`heron simulate` fleets at 10 s, {CYCLES} intervals each, through both topologies in the same run on this "
         f"machine (n = 1 run of {CYCLES} intervals per row): single node = collector {versions['collector']} + "
@@ -294,6 +335,7 @@ def write_report(rows: list[dict[str, Any]]) -> None:
         ]
         total = sum(v["cpu"] for v in r["tiers"].values())
         lines.append(f"| {r['topology']} | {r['hosts']} | " + " | ".join(cells) + f" | {total:.2f} |")
+    lines += ["", *limits(rows, single, best)]
     lines += [
         "",
         "![cluster benchmark](../img/bench_cluster.png)",
@@ -310,13 +352,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--variants", nargs="+", default=["single", *VARIANTS], choices=["single", *VARIANTS], help="what to run"
     )
+    parser.add_argument("--report-only", action="store_true", help=f"redraw the report from {ROWS.name}")
     args = parser.parse_args(argv)
+    if args.report_only:
+        saved = json.loads(ROWS.read_text(encoding="utf-8"))
+        write_report(saved["rows"], saved["stamp"])
+        return 0
     rows = []
     with tempfile.TemporaryDirectory(prefix="heron-bench-cluster-") as tmp:
         for hosts in args.hosts:
             for variant in args.variants:
                 rows.append(run_step(variant, hosts, Path(tmp)))
-    write_report(rows)
+    measured = stamp()
+    ROWS.write_text(json.dumps({"stamp": measured, "rows": rows}, indent=1), encoding="utf-8")
+    write_report(rows, measured)
     print(f"wrote {DOC.relative_to(ROOT)} and {IMG.relative_to(ROOT)}")
     return 0
 

@@ -7,7 +7,7 @@ stack through heron_stack (the code behind `heron up` and `heron up --topology c
 runs `heron simulate`'s fleet in-process for 3 intervals of 10 s, then counts the samples the metrics API
 (Prometheus, or Thanos Query) returns for the fleet against the points the simulator had accepted.
 Default plan: 1,000 and 2,000 hosts on the single node, the shipped cluster and each receiver variant
-(VARIANTS), about 12 minutes. CPU and peak memory are sampled per tier (TIERS) while the fleet sends.
+(VARIANTS), about 16 minutes. CPU and peak memory are sampled per tier (TIERS) while the fleet sends.
 Writes docs/benchmarks/cluster.md and docs/img/bench_cluster.png.
 """
 

@@ -96,8 +96,12 @@ def hashring_file(config: StackConfig) -> Path:
 
 
 def hashring(config: StackConfig) -> list[dict[str, object]]:
-    """One hashring of every receiver's gRPC address: each series goes to all three (replication factor 3)."""
-    return [{"hashring": "default", "endpoints": [_addr(config, f"{r}_grpc") for r in RECEIVERS]}]
+    """One hashring of every receiver: each series goes to all three (replication factor 3), replicated
+    over gRPC or Cap'n Proto (--receive.replication-protocol), so both addresses are listed."""
+    endpoints = [
+        {"address": _addr(config, f"{r}_grpc"), "capnproto_address": _addr(config, f"{r}_capnp")} for r in RECEIVERS
+    ]
+    return [{"hashring": "default", "endpoints": endpoints}]
 
 
 def _write_if_changed(path: Path, text: str) -> None:
@@ -270,6 +274,7 @@ def collector_specs(config: StackConfig, binary: Path, environ: Mapping[str, str
             "HERON_OTLP_HTTP_ENDPOINT": _addr(config, f"{name}_http"),
             "HERON_COLLECTOR_HEALTH_ENDPOINT": _addr(config, f"{name}_health"),
             "HERON_COLLECTOR_TELEMETRY_PORT": str(config.cluster_ports[f"{name}_telemetry"]),
+            "HERON_COLLECTOR_INSTANCE": name,
             "HERON_PROMETHEUS_REMOTE_WRITE_URL": f"{_url(config, 'receive_lb')}/api/v1/receive",
             "HERON_VICTORIALOGS_OTLP_ENDPOINT": f"{_url(config, 'vlinsert_http')}{services.VICTORIALOGS_OTLP_PATH}",
         }

@@ -147,6 +147,12 @@ CONFIG_FILE_SETTINGS = Registry(
             "Address of the collector's own metrics endpoint.",
             "0.0.0.0",  # noqa: S104 - a documented default, not a bind
         ),
+        Setting(
+            "HERON_COLLECTOR_INSTANCE",
+            "str",
+            "A cluster collector's name: the `instance` label of the own metrics it pushes to Thanos.",
+            "otel-collector",
+        ),
         Setting("HERON_COLLECTOR_BATCH_TIMEOUT", "duration", "The collector's batch processor timeout.", "200ms"),
         Setting(
             "HERON_COLLECTOR_LOG_LEVEL",

@@ -106,15 +106,31 @@ not replicate between storage nodes; docs/scaling.md): vlinsert acknowledges onc
 buffer (sent every 1 s), the node keeps rows in a buffer for up to 1 s before they form an in-memory
 part, that part reaches disk within two flush intervals, plus 1 s of slack for a loaded machine."""
 
+COLLECTOR_SELF_METRICS_INTERVAL_MS = 5000
+"""How often a cluster collector pushes its own metrics: Prometheus' scrape interval of the collector."""
+
 CLUSTER_COLLECTOR_OVERLAY = (
     "yaml:service::pipelines::metrics::processors: [memory_limiter, resource/labels]",
     "yaml:service::pipelines::logs::processors: [memory_limiter]",
     "yaml:exporters::prometheus_remote_write::remote_write_queue::enabled: false",
     "yaml:exporters::otlp_http/victorialogs::sending_queue::enabled: false",
+    "yaml:service::telemetry::resource: "
+    "{service.name: otel-collector, service.instance.id: '${env:HERON_COLLECTOR_INSTANCE:-otel-collector}'}",
+    "yaml:service::telemetry::metrics::readers: ["
+    "{pull: {exporter: {prometheus: {host: '${env:HERON_COLLECTOR_TELEMETRY_HOST:-0.0.0.0}', "
+    "port: '${env:HERON_COLLECTOR_TELEMETRY_PORT:-8888}', without_type_suffix: false, without_units: false}}}}, "
+    f"{{periodic: {{interval: {COLLECTOR_SELF_METRICS_INTERVAL_MS}, exporter: {{otlp: {{protocol: http/protobuf, "
+    "endpoint: 'http://${env:HERON_OTLP_HTTP_ENDPOINT:-0.0.0.0:4318}/v1/metrics', "
+    "headers: [{name: Authorization, value: 'Bearer ${env:HERON_OTLP_TOKEN:-unused-when-auth-is-off}'}]}}}}]",
 )
 """The cluster's collectors run otel-collector.yaml pass-through: no batch processor and no in-memory
 queue, so the OTLP answer waits for the stores and a killed collector holds nothing a client was told
-is stored (clients batch and retry: the agent's buffer, the SDK's exporter)."""
+is stored (clients batch and retry: the agent's buffer, the SDK's exporter).
+
+Nothing scrapes in the cluster, so each collector also pushes its own metrics (otelcol_*) into its own
+OTLP receiver every few seconds, from where they reach Thanos like any other metric: `job` is
+otel-collector as on single-node Prometheus, `instance` the collector's name (HERON_COLLECTOR_INSTANCE).
+The pull reader is otel-collector.yaml's, repeated because a list in an overlay replaces the list."""
 
 ALERT_COMMANDS: Mapping[str, tuple[str, ...]] = {
     "alert-api": ("api",),

@@ -31,9 +31,12 @@ from alert_worker.sources.prometheus import PrometheusSource
 from alert_worker.state.redis_store import RedisStore
 from heron_stack.dashboards import render_all
 from heron_stack.dashboards.checks import queries, substitute
+from heron_stack.doctor.core import default_probes
+from heron_stack.doctor.models import Status
+from heron_stack.doctor.pipeline_checks import check_pipeline
 from heron_stack.sentinel import cluster_layout
-from heron_stack.stack_table import VICTORIALOGS_LOSS_WINDOW_SECONDS
-from tests.fixtures.cluster import CountedSender, kill_9, logs_line_ids, restarted, start_cluster
+from heron_stack.stack_table import COLLECTORS, VICTORIALOGS_LOSS_WINDOW_SECONDS
+from tests.fixtures.cluster import CountedSender, kill_9, logs_line_ids, restarted, send_span, start_cluster
 from tests.fixtures.stack import StackHandle, clean_env, start_stack
 from tests.helpers import DeadlineExceeded, prom_query, wait_for
 
@@ -99,6 +102,60 @@ groups:
         client = connect(self.redis_url)
         client.flushdb()
         client.close()
+
+
+def _per_collector(cluster: StackHandle, expr: str) -> dict[str, float]:
+    return {r["metric"].get("instance", "?"): float(r["value"][1]) for r in prom_query(cluster.prometheus_url, expr)}
+
+
+def test_each_collector_pushes_its_own_metrics_which_the_pipeline_panels_and_doctor_read_through_thanos(
+    cluster: StackHandle,
+) -> None:
+    sender = CountedSender(cluster.otlp_http_endpoint, f"self-{uuid.uuid4().hex[:8]}")
+    sender.start()
+    for _ in COLLECTORS:  # a span through each collector (HAProxy alternates), for the span panels
+        send_span(cluster.otlp_http_endpoint, "heron-self-metrics-check")
+    try:
+        # Both collectors took points (HAProxy alternates) and said so through Thanos Query, one series each.
+        accepted = 'sum by (instance) (otelcol_receiver_accepted_metric_points_total{job="otel-collector"})'
+        took = wait_for(
+            lambda: (a := _per_collector(cluster, accepted)).keys() == set(COLLECTORS) and min(a.values()) > 0 and a,
+            timeout=90,
+            what="otelcol_receiver_accepted_metric_points_total of both collectors through Thanos Query",
+        )
+    finally:
+        sender.stop()
+    assert _per_collector(cluster, 'otelcol_process_memory_rss_bytes{job="otel-collector"}').keys() == set(COLLECTORS)
+    print(f"accepted per collector: {took}")
+    panels = {
+        f"{query.dashboard_uid}/{query.panel_title}: {query.expr}": substitute(query.expr, {})
+        for dash in render_all().values()
+        for query in queries(dash)
+        if query.datasource_type == "prometheus"
+        and query.expr
+        and "otelcol_" in query.expr
+        # The cluster's collectors have no exporter queue (CLUSTER_COLLECTOR_OVERLAY): no queue series.
+        and "otelcol_exporter_queue_" not in query.expr
+    }
+    assert len(panels) >= 10, f"only {len(panels)} collector queries in the shipped dashboards"
+    try:
+        wait_for(
+            lambda: not [p for p, expr in panels.items() if not prom_query(cluster.prometheus_url, expr)],
+            timeout=60,
+            what="data for every collector panel",
+        )
+    except DeadlineExceeded:
+        empty = [p for p, expr in panels.items() if not prom_query(cluster.prometheus_url, expr)]
+        pytest.fail(f"{len(empty)} of {len(panels)} collector panel queries have no data: {empty}")
+    probes = default_probes(cluster.stack.config, timeout=60)
+    try:
+        checks = [c for c in check_pipeline(cluster.stack.config, probes, 10.0) if c.component == "collector"]
+    finally:
+        probes.http.close()
+    assert [c.status for c in checks] == [Status.OK], [c.what for c in checks]
+    counted = re.search(r"accepted (\d+) metric points", checks[0].what)
+    assert counted, checks[0].what
+    assert int(counted.group(1)) > 0, checks[0].what
 
 
 def _kill_and_wait(cluster: StackHandle, name: str) -> float:
@@ -224,7 +281,8 @@ class OtlpTee:
 
 
 SCRAPED = re.compile(r"\bup\{|\botelcol_")
-"""Collector self-metrics, which single-node Prometheus scrapes and the cluster does not (docs/scaling.md)."""
+"""Collector self-metrics: each topology runs its own collectors, so their counts differ (the test above
+checks the cluster's reach Thanos), and only Prometheus scrapes, so only it has `up`."""
 
 SIMULATE = [sys.executable, "-m", "heron_stack.cli", "simulate", "--hosts", "3", "--interval", "5", "--duration", "20"]
 

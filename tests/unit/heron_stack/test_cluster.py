@@ -73,7 +73,13 @@ def test_query_and_select_tier_answer_where_prometheus_and_victorialogs_were(con
 def test_receivers_form_one_hashring_with_replication_factor_three(config: StackConfig) -> None:
     cluster.write_thanos_files(config)
     ring = json.loads(cluster.hashring_file(config).read_text())
-    assert ring[0]["endpoints"] == [f"127.0.0.1:{config.cluster_ports[f'{r}_grpc']}" for r in RECEIVERS]
+    assert ring[0]["endpoints"] == [
+        {
+            "address": f"127.0.0.1:{config.cluster_ports[f'{r}_grpc']}",
+            "capnproto_address": f"127.0.0.1:{config.cluster_ports[f'{r}_capnp']}",
+        }
+        for r in RECEIVERS
+    ]
     argv = cluster.build_specs(config, BINARIES, {})["receive-2"].argv
     assert "--receive.replication-factor=3" in argv
     assert '--label=receive_replica="receive-2"' in argv
@@ -88,7 +94,9 @@ def test_haproxy_balances_both_collectors_and_all_receivers(config: StackConfig)
 
 def test_compose_collectors_run_the_same_pass_through_overlay() -> None:
     command = COMPOSE["x-collector"]["command"]
-    assert command[1:] == [f"--config={overlay}" for overlay in CLUSTER_COLLECTOR_OVERLAY]
+    # `$$` is compose's escape of a literal `$` (the collector's own ${env:...} references).
+    unescaped = [c.replace("$$", "$") for c in command[1:]]
+    assert unescaped == [f"--config={overlay}" for overlay in CLUSTER_COLLECTOR_OVERLAY]
 
 
 def test_compose_receivers_query_and_log_nodes_use_the_shared_flags() -> None:

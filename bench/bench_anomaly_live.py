@@ -66,6 +66,7 @@ QUIET_RPS = 40.0
 QUIET_ENDPOINTS = ["/api/demo/ok"]
 QUIET_MAX_S = float(LoadgenConfig.model_fields["max_duration_seconds"].default)
 """loadgen's default cap on one action's duration; every quiet stretch of the plan is shorter."""
+MEASURE_S = 120.0
 HISTORY = 3 * WEEK + 2 * 3600  # the seasonal mean reads 3 weeks back plus half a window
 EVAL_EVERY = 5.0  # the engine is asked this often; each group runs once per its own interval
 
@@ -80,7 +81,7 @@ class Plan:
     tail_s: float
 
 
-FULL = Plan((("ddos-attack", 1.0), ("black-friday", 2.5), ("memory-leak", 2.5)), 210.0, 90.0, 240.0)
+FULL = Plan((("ddos-attack", 1.0), ("black-friday", 2.5), ("memory-leak", 2.5)), 420.0, 90.0, 240.0)
 QUICK = Plan((("ddos-attack", 4.0),), 90.0, 30.0, 60.0)
 
 
@@ -234,7 +235,8 @@ def run(plan: Plan, workdir: Path) -> dict[str, Any]:
             print(f"calibrating for {plan.calibrate_s:.0f} s at {QUIET_RPS:g} req/s", file=sys.stderr)
             time.sleep(plan.calibrate_s)
             cal_end = time.time()
-            measured = measure(stack, specs, cal_end - plan.calibrate_s / 2, cal_end)
+            # The last MEASURE_S only: 5-minute rates have filled and the stack's start-up load has passed.
+            measured = measure(stack, specs, cal_end - min(MEASURE_S, plan.calibrate_s / 2), cal_end)
             missing = [s.name for s in specs if not measured[s.name]]
             if missing:
                 raise RuntimeError(f"no live samples of {missing} after calibration; see {stack.dir}")
@@ -346,8 +348,9 @@ included): the compiled anomaly pack (`heron-anomaly.rules.yml`) and the static 
 
 Warm-up: loadgen first sends {QUIET_RPS:g} req/s to `/api/demo/ok` for {plan.calibrate_s / 60:.1f} min; the
 level and spread of each anomaly input (`anomaly:<name>:value`, the only series the baselines read) are
-measured over the second half of that stretch ({measured}) and {HISTORY / 86400:.0f} days of flat history
-at that level and spread ({result["history_samples"]:,} samples, one per {30:g} s, autocorrelated noise) are
+measured over its last {min(MEASURE_S, plan.calibrate_s / 2) / 60:.1f} min ({measured}) and
+{HISTORY / 86400:.0f} days of flat history at that level and spread ({result["history_samples"]:,} samples,
+one per recording interval, autocorrelated noise) are
 backfilled under the same names and labels with `promtool tsdb create-blocks-from openmetrics`, ending where
 the live data starts; Prometheus is restarted to load the blocks (down {result["restart_s"]:.0f} s) and its
 recording rules continue live, so the seasonal and trailing baselines the alerts read are recorded live from

@@ -373,7 +373,7 @@ Caveats: synthetic seasons are cleaner than production traffic, so real false-al
 (the minimum deviation `min_abs` is the knob). promtool's rule backfill stamps each recorded sample one
 evaluation later than a live Prometheus would (per level of recording rule), adding 1 to 2 min to the
 delays of both packs. The live
-load-lab scenarios (traffic surge, DDoS, memory leak) are not part of this run.
+load-lab scenarios (traffic surge, DDoS, memory leak) are measured separately by `bench/bench_anomaly_live.py`.
 Timings: {timings}. Reproduce: `.venv/bin/python -m bench.bench_anomaly` (seed {args.seed}).
 """,
         encoding="utf-8",

@@ -37,8 +37,10 @@ POLICY: tuple[BurnAlert, ...] = (
 )
 """The SRE workbook's defaults: page at 14.4x (1h, 5m) and 6x (6h, 30m); ticket at 3x (1d, 2h) and 1x (3d, 6h)."""
 
-EXHAUSTION_WINDOW = "1h"
-"""Time to exhaustion is projected at the burn rate of the last hour."""
+EXHAUSTION_WINDOWS: tuple[str, ...] = tuple(dict.fromkeys(a.long for a in POLICY))
+"""Time to exhaustion is projected at the burn rate of each alert's long window (1h, 6h, 1d, 3d): a
+notification quotes the one of the policy line that fired, so a slow burn paged over 6 hours is not
+projected at a quiet last hour."""
 
 
 def error_budget(objective: float) -> float:

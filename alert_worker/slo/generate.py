@@ -4,7 +4,8 @@ Prometheus records, per SLO (labels `service_name`, `slo`):
   slo:sli_error:ratio_rate<w>        error ratio over each burn window (5m ... 3d) and over the SLO window
   slo:burn_rate:ratio_rate<w>        that ratio divided by the error budget
   slo:error_budget_remaining:ratio   1 - burn rate over the SLO window (negative once overspent)
-  slo:time_to_exhaustion:seconds     budget left / the last hour's burn rate, in seconds
+  slo:time_to_exhaustion:seconds     budget left / the burn rate over each alert's long window, in seconds
+                                     (label `burn_window`: 1h, 6h, 1d, 3d)
   slo:objective:ratio, slo:error_budget:ratio, slo:window:seconds   constants for dashboards
 Heron evaluates the alerts: one page and one ticket rule per SLO, each two window pairs joined by `or`.
 """
@@ -44,8 +45,14 @@ def _labels(slo: SLO) -> dict[str, str]:
     return {"service_name": slo.service, "slo": slo.name}
 
 
-def _record(name: str, expr: str, slo: SLO) -> dict[str, Any]:
-    return {"record": name, "expr": expr, "labels": _labels(slo)}
+def _record(name: str, expr: str, slo: SLO, **extra: str) -> dict[str, Any]:
+    return {"record": name, "expr": expr, "labels": {**_labels(slo), **extra}}
+
+
+def _selector(slo: SLO, **extra: str) -> str:
+    """`slo.selector` with more label matchers."""
+    more = "".join(f', {k}="{v}"' for k, v in extra.items())
+    return slo.selector[:-1] + more + "}"
 
 
 def _num(value: float) -> str:
@@ -57,8 +64,9 @@ def sli_rules(slo: SLO) -> list[dict[str, Any]]:
     sel, budget = slo.selector, burn.error_budget(slo.objective)
     rules = [_record(ratio_name(w), slo.events.ratio(w), slo) for w in burn.BURN_WINDOWS]
     rules += [_record(burn_name(w), f"{ratio_name(w)}{sel} / {_num(budget)}", slo) for w in burn.BURN_WINDOWS]
-    tte = f"clamp_min({BUDGET_REMAINING}{sel}, 0) * {_num(slo.window_s)} / {burn_name(burn.EXHAUSTION_WINDOW)}{sel}"
-    rules.append(_record(TIME_TO_EXHAUSTION, tte, slo))
+    for w in burn.EXHAUSTION_WINDOWS:
+        tte = f"clamp_min({BUDGET_REMAINING}{sel}, 0) * {_num(slo.window_s)} / {burn_name(w)}{sel}"
+        rules.append(_record(TIME_TO_EXHAUSTION, tte, slo, burn_window=w))
     return rules
 
 
@@ -74,15 +82,27 @@ def budget_rules(slo: SLO) -> list[dict[str, Any]]:
     ]
 
 
+def _pair(slo: SLO, a: burn.BurnAlert) -> str:
+    sel = slo.selector
+    return f"{burn_name(a.long)}{sel} > {_num(a.factor)} and {burn_name(a.short)}{sel} > {_num(a.factor)}"
+
+
 def alert_expr(slo: SLO, severity: burn.Severity) -> str:
     """`(long > f and short > f) or ...` over the policy lines of `severity`; its value is the long burn rate."""
-    sel = slo.selector
-    pairs = [
-        f"({burn_name(a.long)}{sel} > {_num(a.factor)} and {burn_name(a.short)}{sel} > {_num(a.factor)})"
+    return "\n or ".join(f"({_pair(slo, a)})" for a in burn.POLICY if a.severity == severity)
+
+
+def exhaustion_expr(slo: SLO, severity: burn.Severity) -> str:
+    """The time to exhaustion at the long window of the first policy line of `severity` that burns.
+
+    The same line whose long burn rate is the alert's value: `or on ()` takes the right side only when
+    the left is empty, as the alert expression's `or` does. Its `burn_window` label names the window.
+    """
+    return " or on () ".join(
+        f"({TIME_TO_EXHAUSTION}{_selector(slo, burn_window=a.long)} and on () ({_pair(slo, a)}))"
         for a in burn.POLICY
         if a.severity == severity
-    ]
-    return "\n or ".join(pairs)
+    )
 
 
 def _policy_text(severity: burn.Severity) -> str:
@@ -90,19 +110,23 @@ def _policy_text(severity: burn.Severity) -> str:
 
 
 def alert_annotations(slo: SLO, severity: burn.Severity) -> dict[str, str]:
-    """Summary and description with the budget left and the time to exhaustion, queried at evaluation."""
+    """Summary and description with the budget left and the time to exhaustion at the burn rate of the
+    long window that fired, queried at evaluation."""
     sel = slo.selector
     left = f"{{{{ query `{BUDGET_REMAINING}{sel}` | first | value | humanizePercentage }}}}"
-    tte = f"{{{{ query `{TIME_TO_EXHAUSTION}{sel}` | first | value | humanizeDuration }}}}"
+    tte_expr = exhaustion_expr(slo, severity)
+    tte = f"{{{{ query `{tte_expr}` | first | value | humanizeDuration }}}}"
+    window = f'{{{{ query `{tte_expr}` | first | label "burn_window" }}}}'
     what = f"{slo.service} SLO {slo.name} ({slo.objective_percent}% over {slo.window})"
     out = {
         "summary": f'{what}: error budget burning {{{{ printf "%.1f" $value }}}}x too fast, {left} left',
         "description": (
-            f"Error budget left: {left}. Time to exhaustion at the last hour's burn rate: {tte}. "
+            f"Error budget left: {left}. Time to exhaustion at the {window} burn rate: {tte}. "
             f"{severity.title()} policy: {_policy_text(severity)}." + (f" {slo.description}" if slo.description else "")
         ),
         "error_budget_left": left,
         "time_to_exhaustion": tte,
+        "time_to_exhaustion_window": window,
     }
     out.update(slo.alerting.annotations)
     return out

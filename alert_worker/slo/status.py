@@ -29,9 +29,12 @@ class SLOStatus:
         return burn.budget_remaining(self.period_error_ratio, self.slo.objective)
 
     @property
-    def time_to_exhaustion_s(self) -> float:
-        rate = self.burn_rates.get(burn.EXHAUSTION_WINDOW, math.nan)
-        return burn.time_to_exhaustion(self.budget_remaining, rate, self.slo.window_s)
+    def time_to_exhaustion_s(self) -> dict[str, float]:
+        """Seconds until the budget is spent at the burn rate of each alert long window (1h, 6h, 1d, 3d)."""
+        return {
+            w: burn.time_to_exhaustion(self.budget_remaining, self.burn_rates.get(w, math.nan), self.slo.window_s)
+            for w in burn.EXHAUSTION_WINDOWS
+        }
 
     @property
     def firing(self) -> list[burn.BurnAlert]:
@@ -91,7 +94,8 @@ def format_status(st: SLOStatus) -> str:
             f"  error budget left   {_pct(st.budget_remaining)}  (error ratio over {slo.window}:"
             f" {_pct(st.period_error_ratio)}, budget {_pct(burn.error_budget(slo.objective))})",
             f"  burn rate           {burns}",
-            f"  time to exhaustion  {_tte(st.time_to_exhaustion_s)} at the last hour's burn rate",
+            "  time to exhaustion  "
+            + f"\n{'':22}".join(f"{_tte(v)} at the {w} burn rate" for w, v in st.time_to_exhaustion_s.items()),
             f"  burning             {alerts}" + (f"  -> {', '.join(firing)}" if firing else ""),
         ]
     )
@@ -112,6 +116,6 @@ def status_json(st: SLOStatus) -> dict[str, Any]:
         "error_ratio": _json_num(st.period_error_ratio),
         "error_budget_remaining": _json_num(st.budget_remaining),
         "burn_rates": {w: _json_num(v) for w, v in st.burn_rates.items()},
-        "time_to_exhaustion_seconds": _json_num(st.time_to_exhaustion_s),
+        "time_to_exhaustion_seconds": {w: _json_num(v) for w, v in st.time_to_exhaustion_s.items()},
         "firing": [{"severity": a.severity, "factor": a.factor, "long": a.long, "short": a.short} for a in st.firing],
     }

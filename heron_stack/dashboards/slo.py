@@ -32,12 +32,13 @@ def build() -> dashboard.Dashboard:
             grid(
                 "Objectives",
                 "Each SLO now: objective, share of its error budget left, and when the budget runs out at the "
-                "last hour's burn rate (+Inf: nothing burns).",
+                "burn rate of the last hour and of the last day (+Inf: nothing burns), so a slow burn shows too.",
                 "short",
                 [
                     Q("slo:objective:ratio", "objective"),
                     Q("slo:error_budget_remaining:ratio", "budget left"),
-                    Q("slo:time_to_exhaustion:seconds", "time to exhaustion"),
+                    Q('slo:time_to_exhaustion:seconds{burn_window="1h"}', "time to exhaustion (1h burn)"),
+                    Q('slo:time_to_exhaustion:seconds{burn_window="1d"}', "time to exhaustion (1d burn)"),
                 ],
                 height=6,
             )

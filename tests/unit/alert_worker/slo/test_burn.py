@@ -7,7 +7,7 @@ import pytest
 from alert_worker.rules.evaluator import Sample
 from alert_worker.slo import burn
 from alert_worker.slo.spec import parse_spec
-from alert_worker.slo.status import fetch_status, format_status, status_from
+from alert_worker.slo.status import fetch_status, format_status, status_from, status_json
 
 DAY = 86400.0
 WINDOW_S = {"5m": 300.0, "30m": 1800.0, "1h": 3600.0, "2h": 7200.0, "6h": 21600.0, "1d": DAY, "3d": 3 * DAY}
@@ -83,11 +83,16 @@ def test_status_from_recorded_error_ratios():
     st = status_from(slo, {**ratios, "28d": period})
     assert st.budget_remaining == pytest.approx(1 - period / 0.01)
     assert st.burn_rates["1h"] == pytest.approx(30.0)
-    assert st.time_to_exhaustion_s == pytest.approx(st.budget_remaining * 28 * DAY / 30.0)
+    tte = st.time_to_exhaustion_s
+    assert list(tte) == ["1h", "6h", "1d", "3d"]  # the long window of every alert policy line
+    assert tte["1h"] == pytest.approx(st.budget_remaining * 28 * DAY / 30.0)
+    assert tte["1d"] == pytest.approx(st.budget_remaining * 28 * DAY / 1.44)
     assert [(a.severity, a.factor) for a in st.firing] == [("page", 14.4)]
     text = format_status(st)
     assert "error budget left   75.57%" in text
     assert "16h 55m" in text
+    assert "time to exhaustion  16h 55m 36s at the 1h burn rate\n" in text
+    assert "\n                      4d 2h 17m 1s at the 6h burn rate\n                      14d 16h" in text
     assert "page (14.4x over 1h and 5m)" in text
 
 
@@ -109,3 +114,22 @@ def test_fetch_status_reads_every_window_in_one_query_and_reports_no_data():
     empty = fetch_status(slo, lambda expr: [])
     assert not empty.has_data
     assert "no data" in format_status(empty)
+
+
+def test_a_slow_burn_is_not_reported_as_never():
+    # Nothing failed in the last two hours, but the last day burnt at 2x: the budget still runs out.
+    (slo,) = parse_spec(SPEC, "shop.slo.yml").slos
+    ratios = {"5m": 0.0, "30m": 0.0, "1h": 0.0, "2h": 0.0, "6h": 0.03, "1d": 0.02, "3d": 0.01, "28d": 0.005}
+    st = status_from(slo, ratios)
+    assert st.budget_remaining == pytest.approx(0.5)
+    tte = st.time_to_exhaustion_s
+    assert tte["1h"] == math.inf
+    # By hand: half of a 28-day budget at 2x lasts 7 days; at the 6h rate (3x) 4d 16h; at 1x (3d) 14 days.
+    assert tte["1d"] == pytest.approx(7 * DAY)
+    assert tte["6h"] == pytest.approx(4 * DAY + 16 * 3600)
+    assert tte["3d"] == pytest.approx(14 * DAY)
+    text = format_status(st)
+    assert "never (nothing burns) at the 1h burn rate\n" in text
+    assert "7d 0h 0m 0s at the 1d burn rate" in text
+    assert status_json(st)["time_to_exhaustion_seconds"] == {"1h": "inf", "6h": 4 * DAY + 16 * 3600, "1d": 7 * DAY,
+                                                             "3d": 14 * DAY}  # fmt: skip

@@ -58,11 +58,18 @@ def test_recording_rules_divide_by_the_budget_and_cover_the_slo_window():
 def test_notifications_carry_the_budget_left_and_the_time_to_exhaustion():
     _, group = _alerts()
     page = group.rules[0]
-    recorded = {"slo:error_budget_remaining:ratio": 0.5, "slo:time_to_exhaustion:seconds": 25 * 3600.0}
+    queries = []
 
     def query(expr):
-        name = expr.split("{")[0]
-        return [Sample({"slo": "availability"}, recorded[name])]
+        queries.append(expr)
+        if expr.startswith("slo:error_budget_remaining:ratio"):
+            return [Sample({"slo": "availability"}, 0.5)]
+        # The time to exhaustion at the long window of the first policy line that burns: here the 1h one.
+        assert expr.startswith('(slo:time_to_exhaustion:seconds{service_name="shop", slo="availability", '
+                               'burn_window="1h"} and on () (slo:burn_rate:ratio_rate1h'), expr  # fmt: skip
+        six = 'slo:time_to_exhaustion:seconds{service_name="shop", slo="availability", burn_window="6h"}'
+        assert f" or on () ({six} and on () (" in expr
+        return [Sample({"slo": "availability", "burn_window": "1h"}, 25 * 3600.0)]
 
     sample = Sample({"__name__": "slo:burn_rate:ratio_rate1h", "service_name": "shop", "slo": "availability"}, 14.9)
     (matched,) = match_results(page, [sample], EvalSettings(), query).values()
@@ -70,7 +77,7 @@ def test_notifications_carry_the_budget_left_and_the_time_to_exhaustion():
         "shop SLO availability (99.9% over 30d): error budget burning 14.9x too fast, 50% left"
     )
     assert (
-        "Error budget left: 50%. Time to exhaustion at the last hour's burn rate: 1d 1h 0m 0s."
+        "Error budget left: 50%. Time to exhaustion at the 1h burn rate: 1d 1h 0m 0s."
         in (matched.annotations["description"])
     )
     assert matched.labels == {"alertname": "ShopAvailabilityBudgetBurn", "service_name": "shop", "slo": "availability",

@@ -135,7 +135,8 @@ class Simulator:
                 iv, batch = item
                 try:
                     exporter = exporter or self._make_exporter()
-                    ok = exporter.export(batch.request, timeout_millis=self._timeout_ms).name == "SUCCESS"
+                    body = batch.request.SerializeToString()
+                    ok = exporter.export(body, timeout_millis=self._timeout_ms).name == "SUCCESS"
                 except Exception:  # one broken send must not stop the fleet; it counts as a failure
                     _log.exception("sending %d hosts failed", len(batch.hosts))
                     ok = False

@@ -139,8 +139,8 @@ class FakeExporter:
     def __init__(self, sent: list[ExportMetricsServiceRequest], fail: threading.Event) -> None:
         self.sent, self.fail = sent, fail
 
-    def export(self, request: ExportMetricsServiceRequest, timeout_millis: float = 10_000) -> MetricExportResult:
-        self.sent.append(request)
+    def export(self, body: bytes, timeout_millis: float = 10_000) -> MetricExportResult:
+        self.sent.append(ExportMetricsServiceRequest.FromString(body))
         return MetricExportResult.FAILURE if self.fail.is_set() else MetricExportResult.SUCCESS
 
     def shutdown(self, timeout_millis: float = 30_000) -> None:

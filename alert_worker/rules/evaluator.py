@@ -48,8 +48,12 @@ class DuplicateSeriesError(ValueError):
 
 
 _Sample = tuple[tuple[tuple[str, str], ...], float]
-_RECENT: dict[tuple[str, str, tuple[tuple[str, str], ...]], dict[_Sample, tuple[str, Matched]]] = {}
-"""Per rule (and external labels): the last result's series, with their rendered labels and fingerprints."""
+_Pairs = tuple[tuple[str, str], ...]
+_RECENT: dict[tuple[str, str, _Pairs, _Pairs, _Pairs], dict[_Sample, tuple[str, Matched]]] = {}
+"""Per rule (its templates and the external labels included, so an edited rule renders anew): the last
+result's series, with their rendered labels and fingerprints."""
+_RECENT_RULES_MAX = 10_000
+"""Rules remembered at most; edited and removed rules leave entries behind, so past this it starts over."""
 
 
 def _uses_query(rule: AlertRule) -> bool:
@@ -65,7 +69,13 @@ def match_results(
     and value as in the rule's previous result reuses what was rendered for it then (templates are pure
     but for `query`; rules whose templates call it are rendered every time).
     """
-    cache_key = (rule.group, rule.key, tuple(sorted(settings.external_labels.items())))
+    cache_key = (
+        rule.group,
+        rule.key,
+        tuple(sorted(rule.labels.items())),
+        tuple(sorted(rule.annotations.items())),
+        tuple(sorted(settings.external_labels.items())),
+    )
     cacheable = not _uses_query(rule)
     before = _RECENT.get(cache_key, {}) if cacheable else {}
     now: dict[_Sample, tuple[str, Matched]] = {}
@@ -83,6 +93,8 @@ def match_results(
         out[fp] = m
         now[key] = hit
     if cacheable:
+        if len(_RECENT) >= _RECENT_RULES_MAX and cache_key not in _RECENT:
+            _RECENT.clear()
         _RECENT[cache_key] = now
     return out
 

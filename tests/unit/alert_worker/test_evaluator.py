@@ -191,3 +191,15 @@ def test_templates_that_query_are_rendered_every_time():
         for _ in range(2)
     ]
     assert [next(iter(r.values())).annotations["n"] for r in renders] == ["3", "4"]
+
+
+def test_an_edited_rule_renders_its_new_templates_for_a_series_seen_before():
+    before = AlertRule("Hot", "temp > 80", "edit", annotations={"summary": "hot: {{ $value }}"}, labels={"team": "a"})
+    after = AlertRule(
+        "Hot", "temp > 80", "edit", annotations={"summary": "too hot: {{ $value }}"}, labels={"team": "b"}
+    )
+    sample = [Sample({"host_name": "a"}, 81.0)]
+    match_results(before, sample, EvalSettings())
+    ((_, m),) = match_results(after, sample, EvalSettings()).items()
+    assert m.annotations == {"summary": "too hot: 81"}
+    assert m.labels["team"] == "b"

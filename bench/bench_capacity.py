@@ -1,12 +1,13 @@
 """Measure the unit cost of each cluster tier and project how many nodes 1k, 10k and 100k hosts need.
 
-Run: .venv/bin/python -m bench.bench_capacity [--steps 1000 4000 5000]
+Run: .venv/bin/python -m bench.bench_capacity [--steps 500 500 4000 5000]
 Starts the cluster topology (`heron up --topology cluster`'s code, tests/fixtures/cluster.start_cluster) on
-free ports, then adds `heron simulate` fleets step by step (default: 1,000 hosts, then 4,000 more, then
-5,000 more: 1k, 5k and 10k hosts stored), each for a few 10 s intervals. Per step it reads, per process
-(psutil, from /proc): CPU seconds of both collectors and the three receivers over the sending window, the
-receivers' resident memory, and their active series (`prometheus_tsdb_head_series` from each receiver's own
-/metrics). CPU seconds per unit of work hold up on a shared machine where wall times do not.
+free ports, then adds `heron simulate` fleets step by step (default: 500 hosts, 500 more, 4,000 more,
+5,000 more: 0.5k, 1k, 5k and 10k hosts stored), each for two 10 s intervals (about 10 minutes in all).
+Per step it reads, per process (psutil, from /proc): CPU seconds of both collectors and the three
+receivers over the sending window, the receivers' resident memory, and their active series
+(`prometheus_tsdb_head_series` from each receiver's own /metrics). CPU seconds per unit of work hold up
+on a shared machine where wall times do not.
 After each step, with all hosts so far stored, it times the rule pack (prometheus/rules/*.rules.yml
 expressions) through Thanos Query, with Query's own CPU, and runs the alert engine's evaluation cycle
 (the code a Celery worker runs) against Thanos Query for its CPU per rule evaluation.
@@ -186,8 +187,9 @@ def unit_costs(
     loads: list[dict[str, Any]], mems: list[dict[str, float]], steps: list[dict[str, Any]]
 ) -> dict[str, Any]:
     coll = capacity.fit_line([r["samples_per_s"] for r in loads], [r["collector_cores"] for r in loads])
-    # Receiver CPU per stored series at 10 s: the series written in the window, times three copies.
-    recv = capacity.fit_line([r["written_series"] * 3 for r in loads], [r["receiver_cores"] for r in loads])
+    # Receivers ingest every sample three times (replication factor 3). A step that falls behind sends each
+    # series less often than every 10 s, so CPU is fitted against stored samples/s, then read as series at 10 s.
+    recv = capacity.fit_line([3 * r["samples_per_s"] for r in loads], [r["receiver_cores"] for r in loads])
     mem = capacity.fit_line([m["head_series"] for m in mems], [m["rss_gib"] for m in mems])
     query = capacity.fit_line([s["hosts_total"] for s in steps], [s["query_cpu_s_per_pack"] for s in steps])
     engine = capacity.fit_line(
@@ -197,7 +199,7 @@ def unit_costs(
         "fits": {"collector": coll, "receiver_cpu": recv, "receiver_rss": mem, "query": query, "engine": engine},
         "costs": capacity.UnitCosts(
             collector_cores_per_10k_samples_s=coll.slope * 10_000,
-            receiver_cores_per_100k_series=recv.slope * 100_000,
+            receiver_cores_per_100k_series=recv.slope * 100_000 / INTERVAL,
             receiver_gib_per_100k_series=mem.slope * 100_000,
             query_cpu_s_per_pack_per_1k_hosts=query.slope * 1000,
             worker_cpu_s_per_rule_per_1k_hosts=engine.slope * 1000,
@@ -230,7 +232,7 @@ def write_report(
     ax1.plot(xs, [r["receiver_cores"] for r in loads], "s", color="C1", label="receivers x3 (measured)")
     ax1.plot(
         xs,
-        [fits["receiver_cpu"].slope * r["written_series"] * 3 + fits["receiver_cpu"].intercept for r in loads],
+        [fits["receiver_cpu"].slope * 3 * x + fits["receiver_cpu"].intercept for x in xs],
         "-",
         color="C1",
     )
@@ -306,7 +308,8 @@ def write_report(
         f"| collector | **{costs.collector_cores_per_10k_samples_s:.3f} cores per 10k samples/s** | "
         f"{fits['collector'].intercept:.3f} cores |",
         f"| receiver CPU | **{costs.receiver_cores_per_100k_series:.3f} cores per 100k stored series** at "
-        f"{INTERVAL:g} s | {fits['receiver_cpu'].intercept:.3f} cores |",
+        f"{INTERVAL:g} s (fitted per stored sample/s: 100k series at {INTERVAL:g} s = {100_000 / INTERVAL:.0f} "
+        f"samples/s) | {fits['receiver_cpu'].intercept:.3f} cores |",
         f"| receiver RAM | **{costs.receiver_gib_per_100k_series:.3f} GiB per 100k head series** | "
         f"{fits['receiver_rss'].intercept:.2f} GiB |",
         f"| query | **{costs.query_cpu_s_per_pack_per_1k_hosts:.3f} CPU s per pack run per 1k hosts** | "
@@ -341,7 +344,7 @@ def write_report(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--steps", type=int, nargs="+", default=[1000, 4000, 5000], help="hosts added per step")
+    parser.add_argument("--steps", type=int, nargs="+", default=[500, 500, 4000, 5000], help="hosts added per step")
     parser.add_argument("--cycles", type=int, default=2, help="10 s intervals each step sends")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="heron-bench-capacity-") as tmp:
@@ -359,6 +362,7 @@ def main(argv: list[str] | None = None) -> int:
                 total += hosts
                 loads.append(load_step(handle, i, hosts, total, args.cycles, collectors, receivers))
                 mems.append(memory_point(handle, receivers))
+                print(mems[-1], flush=True)
                 step = {"hosts_total": total, **time_pack(query_url, query)}
                 step.update(engine_cost(query_url, f"redis://{handle.config.addr('redis')}/{i}"))
                 print(step, flush=True)

@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from opentelemetry import context
 from opentelemetry._logs import SeverityNumber
@@ -23,7 +24,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from heron_stack import cli
 from tests.fixtures.stack import StackHandle, start_stack
-from tests.helpers import logs_query, wait_for
+from tests.helpers import DeadlineExceeded, logs_query, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -164,14 +165,25 @@ def test_logs_sent_while_victorialogs_is_down_arrive_after_it_returns(own_pipeli
     stack.start_service("victorialogs")
 
     expected = {"before the outage", *sent}
-    found = wait_for(
-        lambda: (
-            (msgs := {r["_msg"] for r in logs_query(stack.victorialogs_url, f'{{host.name="{host}"}}')}) >= expected
-            and msgs
-        ),
-        timeout=120,
-        what=f"all {len(expected)} log lines after VictoriaLogs returned",
-    )
+
+    def stored() -> set[str]:
+        return {r["_msg"] for r in logs_query(stack.victorialogs_url, f'{{host.name="{host}"}}')}
+
+    try:
+        found = wait_for(
+            lambda: (msgs := stored()) >= expected and msgs,
+            timeout=120,
+            what=f"all {len(expected)} log lines after VictoriaLogs returned",
+        )
+    except DeadlineExceeded:
+        missing = sorted(expected - stored())
+        counters = [
+            line
+            for line in httpx.get(f"{stack.collector_telemetry_url}/metrics", timeout=10).text.splitlines()
+            if line.startswith(("otelcol_exporter_send_failed_log", "otelcol_exporter_queue_size", "otelcol_receiver_"))
+            and "log" in line
+        ]
+        pytest.fail(f"{len(missing)} of {len(expected)} lines missing, e.g. {missing[:5]}; collector: {counters}")
     assert found == expected
     counted = logs_query(stack.victorialogs_url, f'{{host.name="{host}"}}')
     assert len(counted) == len(expected), "a line arrived twice"

@@ -62,7 +62,14 @@ def build_simulator(
     batches = plan_batches(cfg.hosts, cfg.batch_hosts)
     senders = min(cfg.senders, len(batches))
     return Simulator(
-        fleet, batches, cfg.interval, make_exporter, senders=senders, timeout=cfg.timeout, on_report=on_report
+        fleet,
+        batches,
+        cfg.interval,
+        make_exporter,
+        senders=senders,
+        timeout=cfg.timeout,
+        on_report=on_report,
+        pre_encode=cfg.pre_encode,
     )
 
 

@@ -31,6 +31,21 @@ class Batch:
     counts: tuple[int, ...] = ()
     """Points per host, in the order of `hosts`."""
 
+    def encoded(self) -> Encoded:
+        """The request serialized, ready to send (the message itself is not kept)."""
+        return Encoded(self.hosts, self.request.SerializeToString(), self.points, self.time_ns, self.counts)
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """One request's worth of hosts as the bytes sent: what the simulator's senders take."""
+
+    hosts: tuple[int, ...]
+    body: bytes
+    points: int
+    time_ns: int
+    counts: tuple[int, ...] = ()
+
 
 class _Member:
     __slots__ = ("encoder", "exported", "failures", "host", "pipeline")
@@ -62,11 +77,18 @@ class Fleet:
     ) -> None:
         start = time.time() if start_s is None else start_s
         extra = dict(attributes or {})
+        self._service_name, self._version, self._attributes = service_name, version, extra
         self.started_ns = int(start * 1e9)
         self.members = [
             _Member(SyntheticHost(p, start), Encoder(resource_for(p, service_name, version, extra), version))
             for p in profiles
         ]
+
+    def head(self, count: int) -> Fleet:
+        """A new fleet of this one's first `count` hosts (fresh state): to time encoding without
+        advancing this fleet's pipelines."""
+        profiles = [m.host.profile for m in self.members[:count]]
+        return Fleet(profiles, service_name=self._service_name, version=self._version, attributes=self._attributes)
 
     def __len__(self) -> int:
         return len(self.members)
@@ -106,7 +128,7 @@ class Fleet:
             resource_metrics.extend(self.members[i].encoder.encode([cycle]).resource_metrics)
         return Batch(tuple(hosts), request, sum(counts), t, tuple(counts))
 
-    def settle(self, batch: Batch, ok: bool) -> None:
+    def settle(self, batch: Batch | Encoded, ok: bool) -> None:
         """Record a batch's delivery in each host's self-metrics."""
         for i, count in zip(batch.hosts, batch.counts, strict=True):
             m = self.members[i]

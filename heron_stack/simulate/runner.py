@@ -3,6 +3,11 @@
 Spreading the batches over the interval keeps the collector's input even (a real fleet's agents are not
 synchronised either). One thread builds requests; `senders` threads, each with its own exporter, send
 them, so encoding the next batch overlaps with the network wait of the previous ones.
+
+With `pre_encode`, every interval's requests are built and serialized before the first is sent, each
+stamped with the time it is due, so while the fleet sends, the simulator only posts bytes: on a
+machine shared with the stack, its CPU goes to the stack under test. (The agent self-metrics inside a
+pre-encoded request are those of its preparation: `otel_agent.points.exported` stays at 0.)
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from heron_stack.simulate.fleet import Batch, Fleet
+from heron_stack.simulate.fleet import Encoded, Fleet
 from otel_agent.exporting import MetricsExporter
 
 _log = logging.getLogger("heron.simulate")
@@ -56,7 +61,9 @@ class _Interval:
 
 
 class Simulator:
-    """Runs `fleet` every `interval` seconds; `make_exporter` is called once per sender thread."""
+    """Runs `fleet` every `interval` seconds; `make_exporter` is called once per sender thread.
+
+    `on_start` is called as the first interval begins (after `pre_encode` built the requests)."""
 
     def __init__(
         self,
@@ -71,6 +78,9 @@ class Simulator:
         clock: Callable[[], float] = time.monotonic,
         wait: Callable[[float], bool] | None = None,
         stop: threading.Event | None = None,
+        pre_encode: bool = False,
+        wall_clock: Callable[[], float] = time.time,
+        on_start: Callable[[], None] | None = None,
     ) -> None:
         self.fleet = fleet
         self.batches = [tuple(b) for b in batches]
@@ -80,22 +90,35 @@ class Simulator:
         self._timeout_ms = timeout * 1000
         self._on_report = on_report
         self._clock = clock
+        self._wall_clock = wall_clock
+        self.pre_encode = pre_encode
+        self._on_start = on_start
         self.stop = stop or threading.Event()
         self._wait = wait or self.stop.wait
         self.reports: list[IntervalReport] = []
-        self._queue: queue.Queue[tuple[_Interval, Batch] | None] = queue.Queue(maxsize=senders * 2)
+        self._queue: queue.Queue[tuple[_Interval, Encoded] | None] = queue.Queue(maxsize=senders * 2)
         self._lock = threading.Lock()
 
     def run(self, cycles: int | None = None) -> list[IntervalReport]:
         """Run `cycles` intervals (None: until `stop` is set); return one report per interval."""
+        prepared: list[list[Encoded]] | None = None
+        if self.pre_encode:
+            if cycles is None:
+                raise ValueError("pre_encode needs a number of cycles: every request is built before the run")
+            started, prepared = self._prepare(cycles)
         threads = [threading.Thread(target=self._send_loop, name=f"simulate-send-{n}") for n in range(self._senders)]
         for t in threads:
             t.start()
         try:
-            started = self._clock()
+            if prepared is None:
+                started = self._clock()
+            elif self._wait_until(started):  # the requests are built before their time: start on time
+                return []
+            if self._on_start is not None:
+                self._on_start()
             k = 0
             while (cycles is None or k < cycles) and not self.stop.is_set():
-                self._produce(_Interval(k, started + k * self.interval))
+                self._produce(_Interval(k, started + k * self.interval), prepared[k] if prepared else None)
                 k += 1
             if not self.stop.is_set():  # let the last interval's slots run out, as a real agent would
                 self._wait_until(started + k * self.interval)
@@ -111,14 +134,35 @@ class Simulator:
         delay = at - self._clock()
         return self._wait(delay) if delay > 0 else self.stop.is_set()
 
-    def _produce(self, iv: _Interval) -> None:
+    def _prepare(self, cycles: int) -> tuple[float, list[list[Encoded]]]:
+        """Every interval's requests, stamped from a start far enough ahead to build them all first;
+        returns that start (on `clock`) and the requests per interval."""
+        slot = self.interval / max(len(self.batches), 1)
+        probe = self.fleet.head(len(self.batches[0]) if self.batches else 0)
+        t0 = self._clock()
+        probe.batch(range(len(probe))).encoded()
+        per_batch = self._clock() - t0
+        lead = 1.0 + 1.5 * per_batch * len(self.batches) * cycles
+        wall_start, started = self._wall_clock() + lead, self._clock() + lead
+        prepared = [
+            [
+                self.fleet.batch(hosts, int((wall_start + k * self.interval + j * slot) * 1e9)).encoded()
+                for j, hosts in enumerate(self.batches)
+            ]
+            for k in range(cycles)
+        ]
+        if self._clock() > started:
+            _log.warning("building the requests took longer than planned: the first interval starts late")
+        return started, prepared
+
+    def _produce(self, iv: _Interval, prepared: Sequence[Encoded] | None = None) -> None:
         slot = self.interval / max(len(self.batches), 1)
         for j, hosts in enumerate(self.batches):
             due = iv.start + j * slot
             if self._wait_until(due):
                 break
             iv.lag = max(iv.lag, self._clock() - due)
-            batch = self.fleet.batch(hosts)
+            batch = prepared[j] if prepared is not None else self.fleet.batch(hosts).encoded()
             with self._lock:
                 iv.pending += 1
             self._queue.put((iv, batch))
@@ -135,8 +179,7 @@ class Simulator:
                 iv, batch = item
                 try:
                     exporter = exporter or self._make_exporter()
-                    body = batch.request.SerializeToString()
-                    ok = exporter.export(body, timeout_millis=self._timeout_ms).name == "SUCCESS"
+                    ok = exporter.export(batch.body, timeout_millis=self._timeout_ms).name == "SUCCESS"
                 except Exception:  # one broken send must not stop the fleet; it counts as a failure
                     _log.exception("sending %d hosts failed", len(batch.hosts))
                     ok = False
@@ -145,7 +188,7 @@ class Simulator:
             if exporter is not None:
                 exporter.shutdown(timeout_millis=1000)
 
-    def _settle(self, iv: _Interval, batch: Batch, ok: bool) -> None:
+    def _settle(self, iv: _Interval, batch: Encoded, ok: bool) -> None:
         with self._lock:
             self.fleet.settle(batch, ok)
             iv.requests += 1

@@ -193,6 +193,71 @@ def test_failed_sends_are_counted_per_interval() -> None:
     assert report.failed_points == sum(_count(r) for r in sent)
 
 
+def _times(request: ExportMetricsServiceRequest) -> set[int]:
+    return {
+        dp.time_unix_nano
+        for rm in request.resource_metrics
+        for sm in rm.scope_metrics
+        for m in sm.metrics
+        for dp in getattr(m, m.WhichOneof("data")).data_points
+    }
+
+
+def test_pre_encoded_requests_are_built_before_the_first_send_and_stamped_with_their_due_time() -> None:
+    sent: list[ExportMetricsServiceRequest] = []
+    clock = FakeClock()
+    wall = 1_800_000_000.0
+    sim = Simulator(
+        Fleet(make_profiles(40, seed=4)), plan_batches(40, 10), 10.0, lambda: FakeExporter(sent, threading.Event()),
+        senders=1, clock=clock, wait=clock.wait, pre_encode=True, wall_clock=lambda: wall + clock.now - 100.0,
+        on_start=lambda: started.append((clock.now, len(sent))),
+    )  # fmt: skip
+    started: list[tuple[float, int]] = []
+    reports = sim.run(cycles=2)
+    # Nothing was sent before every request existed: the first wait is the lead that building them took.
+    lead = clock.waits[0]
+    assert lead >= 1.0
+    assert clock.waits[1:] == [2.5] * 7 + [2.5]
+    assert started == [(100.0 + lead, 0)]  # the first interval began after the lead, before any send
+    expected = [int((wall + lead + k * 10.0 + j * 2.5) * NS) for k in range(2) for j in range(4)]
+    assert sorted(t for req in sent for t in _times(req)) == expected
+    assert all(len(_times(req)) == 1 for req in sent)
+    assert [(r.hosts, r.requests, r.failures, r.lag) for r in reports] == [(40, 4, 0, 0.0)] * 2
+    assert sum(r.points for r in reports) == sum(_count(req) for req in sent)
+    # Each host's counters still only grow from one interval to the next.
+    first, second = (_series(req)["sim-0"] for req in sent if "sim-0" in _series(req))
+    key = next(k for k in first if k[0] == "system.network.io")
+    assert second[key] >= first[key]
+
+
+def test_pre_encoding_needs_a_known_number_of_intervals() -> None:
+    exporter = FakeExporter([], threading.Event())
+    sim = Simulator(Fleet(make_profiles(2, seed=4)), plan_batches(2, 2), 10.0, lambda: exporter, pre_encode=True)
+    with pytest.raises(ValueError, match="pre_encode needs a number of cycles"):
+        sim.run()
+
+
+@pytest.mark.parametrize(
+    ("options", "value", "allowed"),
+    [
+        ({"hosts": "5"}, "True", "give --cycles or --duration too"),
+        ({"hosts": "20000", "cycles": "3"}, "'20000 hosts x 3 intervals'", "at most 50000 host readings"),
+    ],
+)
+def test_bad_pre_encode_runs_are_refused_with_the_reason(options: dict, value: str, allowed: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        resolve({**options, "pre_encode": True}, env={})
+    assert err.value.field == "--pre-encode"
+    assert f"--pre-encode={value} is not valid" in str(err.value)
+    assert allowed in str(err.value)
+
+
+def test_pre_encode_flag_reaches_the_simulator() -> None:
+    cfg = resolve({"hosts": "5", "cycles": "2", "pre_encode": True}, env={})
+    assert cfg.pre_encode is True
+    assert resolve({"hosts": "5"}, env={}).pre_encode is False
+
+
 def _count(request: ExportMetricsServiceRequest) -> int:
     return sum(
         len(getattr(m, m.WhichOneof("data")).data_points)

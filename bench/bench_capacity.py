@@ -4,7 +4,7 @@ Run: .venv/bin/python -m bench.bench_capacity [--steps 500 500 1000]
 Starts the cluster topology (`heron up --topology cluster`'s code, tests/fixtures/cluster.start_cluster) on
 free ports, then adds `heron simulate` fleets step by step (default: 500 hosts, 500 more, 1,000 more:
 0.5k, 1k and 2k hosts stored), each for two 10 s intervals. The default fits a 2-core, 24 GiB machine;
-`--steps 500 500 4000 5000` reaches 10k hosts stored, which needs about 8 GiB per receiver and more cores.
+Whole hosts at 10k (`--steps 500 500 4000 5000`) need more memory and cores than this machine has.
 Per step it reads, per process (psutil, from /proc): CPU seconds of both collectors and the three
 receivers over the sending window, the receivers' resident memory, and their active series
 (`prometheus_tsdb_head_series` from each receiver's own /metrics). CPU seconds per unit of work hold up
@@ -12,6 +12,10 @@ on a shared machine where wall times do not.
 After each step, with all hosts so far stored, it times the rule pack (prometheus/rules/*.rules.yml
 expressions) through Thanos Query, with Query's own CPU, and runs the alert engine's evaluation cycle
 (the code a Celery worker runs) against Thanos Query for its CPU per rule evaluation.
+Then, on a fresh cluster, the pack phase (`--pack-hosts`, default 1k, 5k, 10k): hosts that send only the
+metric families the pack reads, added up to each size, and the same pack timing and engine cycles. That
+is how 10k hosts fit in 24 GiB; the query and alert-worker unit costs are fitted over these sizes.
+The fleets are pre-encoded (`heron simulate --pre-encode`), so their encoding is not in any window.
 Unit costs are least-squares slopes over the points (heron_stack.capacity.fit_line); the projection is
 heron_stack.capacity.project. Writes docs/benchmarks/capacity.md and docs/img/bench_capacity.png.
 """
@@ -19,9 +23,11 @@ heron_stack.capacity.project. Writes docs/benchmarks/capacity.md and docs/img/be
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,6 +64,8 @@ QUERY_RUNS = 5
 ENGINE_CYCLES = 3
 NODE = capacity.Node(cores=8, ram_gib=32, utilisation=0.6)
 RULE_INTERVAL_S = 30.0
+PACK_LOAD_INTERVAL = 20.0
+"""Seconds between two reports of a pack-phase host: what the 2-core machine ingests at 10k hosts."""
 PROJECT_HOSTS = (1_000, 10_000, 100_000)
 
 
@@ -101,6 +109,47 @@ def head_series(handle: StackHandle, receiver: str) -> int:
 
 def pack_exprs() -> list[str]:
     return [r.expr for g in load_rule_files(PACK) for r in g.rules]
+
+
+def pack_reads(exprs: list[str]) -> Callable[[str], bool]:
+    """Whether an agent metric (OTel name) is one the expressions read: its Prometheus name (dots as
+    underscores, plus unit suffixes) starts with the OTel name. Label names that happen to match only
+    keep more series, never fewer."""
+    tokens = set(re.findall(r"[A-Za-z_:][A-Za-z0-9_:]*", " ".join(exprs)))
+    return lambda name: any(t.startswith(name.replace(".", "_")) for t in tokens)
+
+
+def pack_phase(workdir: Path, sizes: list[int], cycles: int) -> list[dict[str, Any]]:
+    """The rule pack's latency at fleet sizes too large to hold whole here, on a fresh cluster: hosts send
+    only the families the pack reads (pack_reads), every PACK_LOAD_INTERVAL s, added up to each size."""
+    handle = start_cluster(workdir)
+    rows = []
+    try:
+        collectors, receivers = probes(handle, COLLECTORS), probes(handle, RECEIVERS)
+        query = probes(handle, ("thanos-query",))[0]
+        keep = pack_reads(pack_exprs())
+        total = 0
+        for i, size in enumerate(sizes, start=1):
+            if size <= total:
+                continue
+            load = load_step(
+                handle, i, size - total, size, cycles, collectors, receivers,
+                keep=keep, interval=PACK_LOAD_INTERVAL, prefix="pack",
+            )  # fmt: skip
+            total = size
+            row = {
+                "hosts_total": total,
+                "series_per_host": load["series_per_host"],
+                "failed": load["failed"],
+                "head_series": float(sum(head_series(handle, r) for r in RECEIVERS)),
+                **time_pack(handle.prometheus_url, query),
+            }
+            row.update(engine_cost(handle.prometheus_url, f"redis://{handle.config.addr('redis')}/{i}"))
+            print(row, flush=True)
+            rows.append(row)
+    finally:
+        handle.stack.down()
+    return rows
 
 
 def time_pack(query_url: str, query: Probe) -> dict[str, Any]:
@@ -154,17 +203,27 @@ def idle_point(collectors: list[Probe], receivers: list[Probe], seconds: float =
 
 
 def load_step(
-    handle: StackHandle, step: int, hosts: int, total: int, cycles: int, collectors: list[Probe], receivers: list[Probe]
+    handle: StackHandle,
+    step: int,
+    hosts: int,
+    total: int,
+    cycles: int,
+    collectors: list[Probe],
+    receivers: list[Probe],
+    *,
+    keep: Callable[[str], bool] | None = None,
+    interval: float = INTERVAL,
+    prefix: str = "cap",
 ) -> dict[str, Any]:
     """Send `hosts` new hosts for `cycles` intervals; CPU of each tier over the window until all was answered."""
     endpoint = handle.config.url("otlp_http") + "/v1/metrics"
-    sim_cfg = SimulateConfig(hosts=hosts, interval=INTERVAL, endpoint=endpoint)
-    fleet = Fleet(make_profiles(hosts, f"cap{step}-", seed=step), version="bench")
+    sim_cfg = SimulateConfig(hosts=hosts, interval=interval, endpoint=endpoint)
+    fleet = Fleet(make_profiles(hosts, f"{prefix}{step}-", seed=step), version="bench", keep=keep)
     marks: list[tuple[float, float, float]] = []
     sim = Simulator(
         fleet,
         plan_batches(hosts, sim_cfg.batch_hosts),
-        INTERVAL,
+        interval,
         exporter_factory(sim_cfg),
         senders=SENDERS,
         pre_encode=True,  # built before the window: the simulator's encoding is not the tiers' cost
@@ -199,16 +258,21 @@ def memory_point(handle: StackHandle, receivers: list[Probe]) -> dict[str, float
 
 
 def unit_costs(
-    loads: list[dict[str, Any]], mems: list[dict[str, float]], steps: list[dict[str, Any]]
+    loads: list[dict[str, Any]],
+    mems: list[dict[str, float]],
+    steps: list[dict[str, Any]],
+    pack: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
+    """Slopes per tier; query and alert-worker costs over the pack phase's sizes when it ran (the widest range)."""
     coll = capacity.fit_line([r["samples_per_s"] for r in loads], [r["collector_cores"] for r in loads])
     # Receivers ingest every sample three times (replication factor 3). A step that falls behind sends each
     # series less often than every 10 s, so CPU is fitted against stored samples/s, then read as series at 10 s.
     recv = capacity.fit_line([3 * r["samples_per_s"] for r in loads], [r["receiver_cores"] for r in loads])
     mem = capacity.fit_line([m["head_series"] for m in mems], [m["rss_gib"] for m in mems])
-    query = capacity.fit_line([s["hosts_total"] for s in steps], [s["query_cpu_s_per_pack"] for s in steps])
+    sized = pack or steps
+    query = capacity.fit_line([s["hosts_total"] for s in sized], [s["query_cpu_s_per_pack"] for s in sized])
     engine = capacity.fit_line(
-        [s["hosts_total"] for s in steps], [s["engine_cpu_s_per_cycle"] / s["engine_rules"] for s in steps]
+        [s["hosts_total"] for s in sized], [s["engine_cpu_s_per_cycle"] / s["engine_rules"] for s in sized]
     )
     return {
         "fits": {"collector": coll, "receiver_cpu": recv, "receiver_rss": mem, "query": query, "engine": engine},
@@ -223,8 +287,26 @@ def unit_costs(
     }
 
 
+def pack_table(rows: list[dict[str, Any]]) -> list[str]:
+    return [
+        "| hosts stored | pack wall s (mean) | pack wall s (max of n) | n | Query CPU s / pack "
+        "| engine CPU s / cycle | engine CPU ms / rule |",
+        "|---|---|---|---|---|---|---|",
+        *(
+            f"| {s['hosts_total']} | {s['pack_mean_s']:.2f} | {s['pack_max_s']:.2f} | {s['query_n']} | "
+            f"{s['query_cpu_s_per_pack']:.3f} | {s['engine_cpu_s_per_cycle']:.3f} | "
+            f"{1000 * s['engine_cpu_s_per_cycle'] / s['engine_rules']:.1f} |"
+            for s in rows
+        ),
+    ]
+
+
 def write_report(
-    loads: list[dict[str, Any]], mems: list[dict[str, float]], steps: list[dict[str, Any]], fitted: dict[str, Any]
+    loads: list[dict[str, Any]],
+    mems: list[dict[str, float]],
+    steps: list[dict[str, Any]],
+    fitted: dict[str, Any],
+    pack: list[dict[str, Any]],
 ) -> None:
     costs: capacity.UnitCosts = fitted["costs"]
     fits = fitted["fits"]
@@ -304,16 +386,20 @@ def write_report(
         f"size (too few for a percentile: mean and max of {QUERY_RUNS}); alert engine cycles against Thanos "
         f"Query, mean CPU of the {steps[0]['engine_n']} cycles after the first:",
         "",
-        "| hosts stored | pack wall s (mean) | pack wall s (max of n) | n | Query CPU s / pack "
-        "| engine CPU s / cycle | engine CPU ms / rule |",
-        "|---|---|---|---|---|---|---|",
+        *pack_table(steps),
     ]
-    for s in steps:
-        lines.append(
-            f"| {s['hosts_total']} | {s['pack_mean_s']:.2f} | {s['pack_max_s']:.2f} | {s['query_n']} | "
-            f"{s['query_cpu_s_per_pack']:.3f} | {s['engine_cpu_s_per_cycle']:.3f} | "
-            f"{1000 * s['engine_cpu_s_per_cycle'] / s['engine_rules']:.1f} |"
-        )
+    if pack:
+        lines += [
+            "",
+            f"The rule pack at larger fleets, on a fresh cluster: hosts that send only the families the pack reads "
+            f"({pack[-1]['series_per_host']:.0f} series per host, every {PACK_LOAD_INTERVAL:g} s; "
+            f"{pack[-1]['head_series']:.0f} head series over the 3 receivers at {pack[-1]['hosts_total']} hosts), "
+            f"so {pack[-1]['hosts_total']:,} hosts fit in this machine's memory. The pack's queries select the "
+            "same series as with whole hosts; the query and alert-worker unit costs below are fitted over these "
+            f"sizes. Points failed while loading: {sum(int(r['failed']) for r in pack)}.",
+            "",
+            *pack_table(pack),
+        ]
     lines += [
         "",
         "Unit costs (least-squares slope over the points above; intercept = idle cost):",
@@ -361,6 +447,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, nargs="+", default=[500, 500, 1000], help="hosts added per step")
     parser.add_argument("--cycles", type=int, default=2, help="10 s intervals each step sends")
+    parser.add_argument(
+        "--pack-hosts",
+        type=int,
+        nargs="*",
+        default=[1000, 5000, 10000],
+        help="fleet sizes for the rule pack's latency (hosts send only what the pack reads); none to skip",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="heron-bench-capacity-") as tmp:
         handle = start_cluster(Path(tmp))
@@ -384,7 +477,8 @@ def main(argv: list[str] | None = None) -> int:
                 steps.append(step)
         finally:
             handle.stack.down()
-    write_report(loads, mems, steps, unit_costs(loads, mems, steps))
+        pack = pack_phase(Path(tmp) / "pack", args.pack_hosts, args.cycles) if args.pack_hosts else []
+    write_report(loads, mems, steps, unit_costs(loads, mems, steps, pack), pack)
     print(f"wrote {DOC.relative_to(ROOT)} and {IMG.relative_to(ROOT)}")
     return 0
 

@@ -8,7 +8,7 @@ an ExportMetricsServiceRequest holds one ResourceMetrics per host.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
@@ -64,7 +64,8 @@ def plan_batches(count: int, per_request: int) -> list[tuple[int, ...]]:
 
 
 class Fleet:
-    """The synthetic hosts, each with the agent's pipeline and encoder."""
+    """The synthetic hosts, each with the agent's pipeline and encoder; `keep` (a metric name -> bool)
+    limits what they send, e.g. to the families a rule pack reads."""
 
     def __init__(
         self,
@@ -74,8 +75,10 @@ class Fleet:
         version: str = "",
         attributes: Mapping[str, str] | None = None,
         start_s: float | None = None,
+        keep: Callable[[str], bool] | None = None,
     ) -> None:
         start = time.time() if start_s is None else start_s
+        self._keep = keep
         extra = dict(attributes or {})
         self._service_name, self._version, self._attributes = service_name, version, extra
         self.started_ns = int(start * 1e9)
@@ -88,7 +91,8 @@ class Fleet:
         """A new fleet of this one's first `count` hosts (fresh state): to time encoding without
         advancing this fleet's pipelines."""
         profiles = [m.host.profile for m in self.members[:count]]
-        return Fleet(profiles, service_name=self._service_name, version=self._version, attributes=self._attributes)
+        name, version = self._service_name, self._version
+        return Fleet(profiles, service_name=name, version=version, attributes=self._attributes, keep=self._keep)
 
     def __len__(self) -> int:
         return len(self.members)
@@ -114,6 +118,8 @@ class Fleet:
             Point("otel_agent.points.dropped", (("reason", "buffer_full"),), 0, s),
             Point("otel_agent.points.dropped", (("reason", "cardinality"),), 0, s),
         )
+        if self._keep is not None:
+            points = [p for p in points if self._keep(p.name)]
         return Cycle(time_ns, int(m.host.boot_time * 1e9), points)
 
     def batch(self, hosts: Sequence[int], time_ns: int | None = None) -> Batch:

@@ -230,6 +230,18 @@ def test_pre_encoded_requests_are_built_before_the_first_send_and_stamped_with_t
     assert second[key] >= first[key]
 
 
+def test_a_fleet_can_send_only_some_families_and_counts_only_what_it_sends() -> None:
+    fleet = Fleet(make_profiles(5, seed=2), start_s=T0, keep=lambda name: name.startswith("system.cpu."))
+    batch = fleet.batch(range(5), int((T0 + 10) * NS))
+    names = {name for host in _series(batch.request).values() for name, _ in host}
+    assert all(name.startswith("system.cpu.") for name in names)
+    assert "system.cpu.utilization" in names
+    assert batch.points == _count(batch.request)
+    assert {
+        n for host in _series(fleet.head(2).batch(range(2), int((T0 + 10) * NS)).request).values() for n, _ in host
+    } <= names
+
+
 def test_pre_encoding_needs_a_known_number_of_intervals() -> None:
     exporter = FakeExporter([], threading.Event())
     sim = Simulator(Fleet(make_profiles(2, seed=4)), plan_batches(2, 2), 10.0, lambda: exporter, pre_encode=True)

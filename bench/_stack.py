@@ -5,6 +5,7 @@ Peers (node_exporter, Alertmanager) run under the same runner, so `down` stops t
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import shutil
@@ -12,7 +13,7 @@ import socket
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
@@ -46,6 +47,29 @@ def free_ports(count: int) -> list[int]:
 def clean_env() -> dict[str, str]:
     """This process' environment without HERON_* / OTEL_* settings, so a developer's shell cannot leak in."""
     return {k: v for k, v in os.environ.items() if not k.startswith(("HERON_", "OTEL_"))}
+
+
+FLEET_COLLECTOR_MEMORY_MIB = 1500
+"""The collector memory limit docs/simulate.md tells fleet operators to set instead of the default 400 MiB."""
+
+
+@contextlib.contextmanager
+def collector_memory(mib: int | None) -> Iterator[dict[str, str]]:
+    """Start services under this block with the collector's memory_limiter at `mib` (spike a quarter of it):
+    the runner passes this process' environment on to the collector, which reads both. None: the default."""
+    limits = {}
+    if mib:
+        limits = {"HERON_COLLECTOR_MEMORY_LIMIT_MIB": str(mib), "HERON_COLLECTOR_MEMORY_SPIKE_MIB": str(mib // 4)}
+    saved = {k: os.environ.get(k) for k in limits}
+    os.environ.update(limits)
+    try:
+        yield limits
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def service_pid(pid: int) -> int:

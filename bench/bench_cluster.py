@@ -8,8 +8,9 @@ runs `heron simulate`'s fleet in-process for 3 intervals of 10 s, then counts th
 (Prometheus, or Thanos Query) returns for the fleet against the points the simulator had accepted.
 The fleet's requests are pre-encoded (`heron simulate --pre-encode`): built before the first is sent, so
 while the fleet sends, the 2 cores go to the stack under test, not to encoding; SENDERS threads post them.
-Default plan: 1,000, 2,000 and 3,000 hosts on the single node and the shipped cluster, plus each receiver
-variant (VARIANTS) at the smallest size, about 18 minutes. CPU and peak memory are sampled per tier
+Every collector gets the memory limit docs/simulate.md gives fleets (bench._stack.FLEET_COLLECTOR_MEMORY_MIB).
+Default plan: 1,000, 1,500, 2,000 and 3,000 hosts on the single node and the shipped cluster, plus each receiver
+variant (VARIANTS) at the smallest size, about 20 minutes. CPU and peak memory are sampled per tier
 (TIERS) while the fleet sends.
 Writes docs/benchmarks/cluster.md and docs/img/bench_cluster.png.
 """
@@ -37,7 +38,7 @@ import matplotlib.pyplot as plt
 import psutil
 
 from bench._report import stamp, version_of
-from bench._stack import service_pid
+from bench._stack import FLEET_COLLECTOR_MEMORY_MIB, collector_memory, service_pid
 from bench.bench_fleet import wait_stored
 from heron_stack import cluster, components
 from heron_stack import config as stack_config
@@ -161,7 +162,8 @@ def start(topology: str, state_dir: Path, receive_flags: Sequence[str] = ()) -> 
     )
     stack = VariantStack(cfg, progress=lambda line: print(line, flush=True), receive_flags=receive_flags)
     try:
-        stack.up(SINGLE if topology == "single" else CLUSTER)
+        with collector_memory(FLEET_COLLECTOR_MEMORY_MIB):  # the single node's collector batches and queues
+            stack.up(SINGLE if topology == "single" else CLUSTER)
     except BaseException:
         stack.down()
         raise
@@ -320,7 +322,10 @@ def write_report(rows: list[dict[str, Any]], measured: str) -> None:
         f"Prometheus {versions['prometheus3']}; cluster = HAProxy + 2 collectors + 3 Thanos {versions['thanos']} "
         "receivers (replication factor 3) + Query, store gateway, compactor, ruler, the VictoriaLogs tiers and "
         "Redis under Sentinel (`heron up --topology cluster`). Counted through each topology's metrics API "
-        f"(Prometheus; Thanos Query). The requests are pre-encoded (`heron simulate --pre-encode`) and {SENDERS} "
+        f"(Prometheus; Thanos Query). Every collector runs with the memory limit docs/simulate.md gives fleets "
+        f"(`HERON_COLLECTOR_MEMORY_LIMIT_MIB={FLEET_COLLECTOR_MEMORY_MIB}`; with the default 400 MiB the single "
+        "node's collector refused data at 2,000 hosts). The requests are pre-encoded (`heron simulate "
+        f"--pre-encode`) and {SENDERS} "
         f"senders post them. Receiver variants tried in the same run, at the smallest fleet: {flags or 'none'}.",
         "",
         f"Largest fleet with zero loss and no late interval: single node **{single} hosts**, cluster "
@@ -365,7 +370,7 @@ def write_report(rows: list[dict[str, Any]], measured: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
-        "--hosts", type=int, nargs="+", default=[1000, 2000, 3000], help="fleet sizes (variants: the first only)"
+        "--hosts", type=int, nargs="+", default=[1000, 1500, 2000, 3000], help="fleet sizes (variants: the first only)"
     )
     parser.add_argument(
         "--variants", nargs="+", default=["single", *VARIANTS], choices=["single", *VARIANTS], help="what to run"

@@ -39,7 +39,7 @@ from alert_worker.rules.loader import load_rule_files
 from alert_worker.sources.prometheus import PrometheusSource
 from alert_worker.state.redis_store import RedisStore
 from bench._report import peer_versions, stamp
-from bench._stack import service_pid
+from bench._stack import FLEET_COLLECTOR_MEMORY_MIB, collector_memory, service_pid
 from heron_stack import config as stack_config
 from heron_stack import environment_variables as ev
 from heron_stack.simulate.command import exporter_factory
@@ -206,22 +206,8 @@ DEFAULT_MEMORY_MIB = 400
 
 
 def run_step(hosts: int, interval: float, cycles: int, workdir: Path, memory_mib: int | None = None) -> dict[str, Any]:
-    limits = {}
-    if memory_mib:  # the runner passes its environment on to the collector, which reads these two
-        limits = {
-            "HERON_COLLECTOR_MEMORY_LIMIT_MIB": str(memory_mib),
-            "HERON_COLLECTOR_MEMORY_SPIKE_MIB": str(memory_mib // 4),
-        }
-    saved = {k: os.environ.get(k) for k in limits}
-    os.environ.update(limits)
-    try:
+    with collector_memory(memory_mib):
         stack = start_stack(workdir / f"n{hosts}-{memory_mib or DEFAULT_MEMORY_MIB}")
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
     cfg = stack.config
     prom_url = cfg.url("prometheus")
     try:
@@ -403,7 +389,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.hosts:
         plan = [(n, args.collector_memory_mib) for n in args.hosts]
     elif args.long:
-        plan = [(n, None) for n in (250, 500, 750, 1000, 1500, 2000)] + [(n, 1500) for n in (1500, 2000, 3000)]
+        plan = [(n, None) for n in (250, 500, 750, 1000, 1500, 2000)] + [
+            (n, FLEET_COLLECTOR_MEMORY_MIB) for n in (1500, 2000, 3000)
+        ]
     else:
         plan = [(1000, None), (1500, None), (2000, None)]
     cycles = 6 if args.long else 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import time
@@ -97,3 +98,28 @@ def test_simulated_hosts_can_report_over_grpc(stack: StackHandle, capsys: pytest
         timeout=30,
         what="memory limit of 4 hosts sent over gRPC",
     )
+
+
+def test_a_pre_encoded_fleet_arrives_whole_with_each_request_stamped_at_its_slot(
+    stack: StackHandle, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prefix = f"simpre-{uuid.uuid4().hex[:6]}-"
+    hosts = 6
+    began = time.time()
+    flags = ["--hosts", str(hosts), "--interval", "2", "--cycles", "3", "--batch-hosts", "3", "--pre-encode"]
+    sent = _simulate(stack, capsys, *flags, "--prefix", prefix, "--endpoint", stack.otlp_http_endpoint)
+    finished = time.time()
+    selector = f'host_name=~"{prefix}.+"'
+    wait_for(lambda: _samples(stack.prometheus_url, selector) == sent, timeout=30, what=f"{sent} samples stored")
+    # Each host's samples are one interval apart, all stamped within the run (the batches were built
+    # before it started, for the moment each was due), the second batch half an interval after the first.
+    stamps = {
+        s["metric"]["host_name"]: [float(t) for t, _ in s["values"]]
+        for s in prom_query(stack.prometheus_url, f"system_memory_limit_bytes{{{selector}}}[10m]")
+    }
+    assert sorted(stamps) == [f"{prefix}{i}" for i in range(hosts)]
+    for times in stamps.values():
+        assert [abs(b - a - 2.0) <= 0.002 for a, b in itertools.pairwise(times)] == [True, True]  # ms rounding
+        assert began <= times[0]
+        assert times[-1] <= finished
+    assert abs(stamps[f"{prefix}3"][0] - stamps[f"{prefix}0"][0] - 1.0) <= 0.002

@@ -18,7 +18,7 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from heron_stack import sentinel, services
+from heron_stack import endpoints, sentinel, services
 from heron_stack.config import StackConfig
 from heron_stack.runner import Port, ServiceSpec
 from heron_stack.stack_table import (
@@ -75,8 +75,7 @@ def _addr(config: StackConfig, name: str) -> str:
     return f"{config.host}:{config.cluster_ports[name]}"
 
 
-def _url(config: StackConfig, name: str) -> str:
-    return f"http://{_addr(config, name)}"
+_url = endpoints.cluster_url
 
 
 def _ports(config: StackConfig, *names: str) -> list[Port]:
@@ -142,7 +141,7 @@ def receive_spec(config: StackConfig, binary: Path, name: str) -> ServiceSpec:
             "--log.level=warn",
         ],
         ready=services.http_ready(f"{_url(config, f'{name}_http')}/-/ready"),
-        urls={name: _url(config, f"{name}_write") + "/api/v1/receive"},
+        urls={name: _url(config, f"{name}_write") + endpoints.RECEIVE_WRITE_PATH},
         ports=_ports(config, *(f"{name}_{kind}" for kind in ("http", "grpc", "write", "capnp"))),
         prepare=lambda: write_thanos_files(config),
     )
@@ -275,7 +274,7 @@ def collector_specs(config: StackConfig, binary: Path, environ: Mapping[str, str
             "HERON_COLLECTOR_HEALTH_ENDPOINT": _addr(config, f"{name}_health"),
             "HERON_COLLECTOR_TELEMETRY_PORT": str(config.cluster_ports[f"{name}_telemetry"]),
             "HERON_COLLECTOR_INSTANCE": name,
-            "HERON_PROMETHEUS_REMOTE_WRITE_URL": f"{_url(config, 'receive_lb')}/api/v1/receive",
+            "HERON_PROMETHEUS_REMOTE_WRITE_URL": endpoints.receive_lb_write_url(config),
             "HERON_VICTORIALOGS_OTLP_ENDPOINT": f"{_url(config, 'vlinsert_http')}{services.VICTORIALOGS_OTLP_PATH}",
         }
         specs[name] = ServiceSpec(

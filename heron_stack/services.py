@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import yaml
 
+from heron_stack import endpoints
 from heron_stack import environment_variables as ev
 from heron_stack.config import StackConfig
 from heron_stack.exceptions import ConfigError
@@ -174,7 +175,7 @@ def collector_env(config: StackConfig, environ: Mapping[str, str] | None = None)
         "HERON_COLLECTOR_HEALTH_ENDPOINT": config.addr("collector_health"),
         "HERON_COLLECTOR_TELEMETRY_HOST": config.host,
         "HERON_COLLECTOR_TELEMETRY_PORT": str(config.port("collector_telemetry")),
-        "HERON_PROMETHEUS_REMOTE_WRITE_URL": f"{config.url('prometheus')}/api/v1/write",
+        "HERON_PROMETHEUS_REMOTE_WRITE_URL": endpoints.prometheus_remote_write_url(config),
         "HERON_VICTORIALOGS_OTLP_ENDPOINT": f"{config.url('victorialogs')}{VICTORIALOGS_OTLP_PATH}",
     }
     if config.otlp_token:

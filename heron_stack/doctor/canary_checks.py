@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import httpx
 
+from heron_stack import endpoints
 from heron_stack.config import StackConfig
 from heron_stack.doctor import collector
 from heron_stack.doctor.adapters import Probes
 from heron_stack.doctor.canary import Canary, log_request, metric_request, partial_rejection
 from heron_stack.doctor.http import ProbeFailed, log_messages, prom_query
 from heron_stack.doctor.models import Check, fail, ok, warn
+from heron_stack.endpoints import SINGLE_COLLECTOR
+from heron_stack.stack_table import RECEIVERS
 
 COMPONENT = "canary"
 POLL_S = 0.2
@@ -68,23 +71,65 @@ def judge_send(sent: Sent, url: str, token_set: bool) -> Check | None:
     )
 
 
+@dataclass(frozen=True)
+class WriteAnswer:
+    """How the endpoint the collectors remote-write to answered an empty write (status None: no answer)."""
+
+    url: str
+    status: int | None
+
+
+def judge_write(answer: WriteAnswer | None, cluster: bool) -> tuple[str, str] | None:
+    """What the remote-write endpoint's answer says about a lost metric, as (what, fix); None: nothing."""
+    if answer is None:
+        return None
+    if not cluster:
+        if answer.status != 404:
+            return None
+        return "Prometheus' remote-write receiver is off", "start Prometheus with --web.enable-remote-write-receiver"
+    if answer.status is None or answer.status >= 500:
+        said = "did not answer" if answer.status is None else f"answered {answer.status}"
+        return (
+            f"the receivers' load balancer {answer.url} {said}",
+            f"no Thanos receiver takes writes: see `heron status` and the logs of {', '.join(RECEIVERS)} and haproxy",
+        )
+    return None
+
+
+@dataclass(frozen=True)
+class Silent:
+    """A collector whose telemetry did not answer while the canary was followed."""
+
+    name: str
+    url: str
+    log: str
+
+
+def judge_silent(lost: str, silent: Sequence[Silent], single_fix: str) -> Check:
+    """The lost canary when some collector's counters could not be read (none listed: the only one)."""
+    if not silent or [s.name for s in silent] == [SINGLE_COLLECTOR]:
+        return fail(COMPONENT, f"{lost}; the collector's telemetry did not answer", single_fix)
+    what = "; ".join(f"{s.name}'s telemetry ({s.url}/metrics) did not answer" for s in silent)
+    fix = "; ".join(f"is {s.name} running? see `heron status` and its log {s.log}" for s in silent)
+    return fail(COMPONENT, f"{lost}; {what}", fix)
+
+
 def judge_metric_leg(
-    latency: float | None, wait: float, d: Mapping[str, float], remote_write: tuple[int, str] | None
+    latency: float | None,
+    wait: float,
+    d: Mapping[str, float],
+    write: tuple[str, str] | None,
+    silent: Sequence[Silent] = (),
 ) -> Check:
+    """`d`: the collectors' counters' growth (summed over every collector that answered); `write`: judge_write."""
     if latency is not None:
         what = f"metric reached Prometheus in {latency:.2f}s (OTLP -> collector -> remote write)"
         return ok(COMPONENT, what, latency_s=round(latency, 3))
     lost = f"metric not in Prometheus after {wait:.0f}s"
-    if remote_write is not None and remote_write[0] == 404:
-        return fail(
-            COMPONENT,
-            f"{lost}: Prometheus' remote-write receiver is off",
-            "start Prometheus with --web.enable-remote-write-receiver",
-        )
-    if not d:
-        return fail(
-            COMPONENT, f"{lost}; the collector's telemetry did not answer", "see the collector check and its log"
-        )
+    if write is not None:
+        return fail(COMPONENT, f"{lost}: {write[0]}", write[1])
+    if silent or not d:
+        return judge_silent(lost, silent, "see the collector check and its log")
     return fail(COMPONENT, *_metric_hop(lost, d))
 
 
@@ -128,7 +173,7 @@ def _metric_hop(lost: str, d: Mapping[str, float]) -> tuple[str, str]:
     return f"{lost}: accepted but not exported yet", "see the collector log (batch, exporter queue)"
 
 
-def judge_log_leg(latency: float | None, wait: float, d: Mapping[str, float]) -> Check:
+def judge_log_leg(latency: float | None, wait: float, d: Mapping[str, float], silent: Sequence[Silent] = ()) -> Check:
     if latency is not None:
         return ok(
             COMPONENT,
@@ -136,10 +181,8 @@ def judge_log_leg(latency: float | None, wait: float, d: Mapping[str, float]) ->
             latency_s=latency,
         )
     lost = f"log record not in VictoriaLogs after {wait:.0f}s"
-    if not d:
-        return fail(
-            COMPONENT, f"{lost}; the collector's telemetry did not answer", "see the collector and victorialogs checks"
-        )
+    if silent or not d:
+        return judge_silent(lost, silent, "see the collector and victorialogs checks")
     if d["otelcol_receiver_refused_log_records_total"] > 0:
         return fail(
             COMPONENT, f"{lost}: the collector refused it (memory limiter)", "raise HERON_COLLECTOR_MEMORY_LIMIT_MIB"
@@ -169,12 +212,14 @@ def _log_arrived(probes: Probes, config: StackConfig, canary: Canary) -> bool:
     )
 
 
-def _remote_write(probes: Probes, config: StackConfig) -> tuple[int, str] | None:
+def _remote_write(probes: Probes, config: StackConfig) -> WriteAnswer:
+    """An empty write to where the collectors remote-write (Prometheus, or the receivers' load balancer)."""
+    url = endpoints.remote_write_url(config)
     try:
-        resp = probes.http.post(f"{config.url('prometheus')}/api/v1/write", content=b"", timeout=probes.call_timeout)
+        resp = probes.http.post(url, content=b"", timeout=probes.call_timeout)
     except httpx.HTTPError:
-        return None
-    return resp.status_code, resp.text[:160]
+        return WriteAnswer(url, None)
+    return WriteAnswer(url, resp.status_code)
 
 
 def run_canary(config: StackConfig, probes: Probes, wait: float, follow: Mapping[str, bool]) -> list[Check]:
@@ -182,8 +227,8 @@ def run_canary(config: StackConfig, probes: Probes, wait: float, follow: Mapping
 
     `follow` says which legs to poll for (signal -> its destination is ready); the others are only sent.
     """
-    telemetry = config.url("collector_telemetry")
-    before = collector.read(probes, telemetry)
+    telemetry = endpoints.collector_telemetry_urls(config)
+    before = collector.read_each(probes, telemetry)
     canary = Canary.new(int(probes.now() * 1e9))
     started = probes.monotonic()
     sent = {
@@ -208,7 +253,9 @@ def run_canary(config: StackConfig, probes: Probes, wait: float, follow: Mapping
         if not pending or probes.monotonic() >= deadline:
             break
         probes.sleep(POLL_S)
-    d = collector.delta(before, collector.read(probes, telemetry)) if pending else {}
+    grown = collector.delta_each(before, collector.read_each(probes, telemetry)) if pending else collector.Growth({})
+    d = grown.counters
+    silent = [Silent(name, telemetry[name], str(probes.processes.state(name).log)) for name in grown.silent]
     out = list(refused)
     for name, where in (("metrics", "Prometheus"), ("logs", "VictoriaLogs")):
         if not sent[name].accepted:
@@ -217,7 +264,8 @@ def run_canary(config: StackConfig, probes: Probes, wait: float, follow: Mapping
             out.append(warn(COMPONENT, f"{name} sent but not followed: {where} is not ready", f"fix the {where} check"))
         elif name == "metrics":
             rw = _remote_write(probes, config) if "metrics" in pending else None
-            out.append(judge_metric_leg(latency.get("metrics"), wait, d, rw))
+            write = judge_write(rw, config.topology == "cluster")
+            out.append(judge_metric_leg(latency.get("metrics"), wait, d, write, silent))
         else:
-            out.append(judge_log_leg(latency.get("logs"), wait, d))
+            out.append(judge_log_leg(latency.get("logs"), wait, d, silent))
     return out

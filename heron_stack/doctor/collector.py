@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
@@ -56,3 +57,29 @@ def delta(before: Mapping[str, float] | None, after: Mapping[str, float] | None)
     out = {name: after[name] - before[name] for name in WATCHED}
     out.update({name: after[name] for name in ("queue:metrics", "queue:logs")})
     return out
+
+
+Readings = dict[str, dict[str, float] | None]
+"""Collector name -> its watched counters, or None when its telemetry did not answer."""
+
+
+def read_each(probes: Probes, telemetry_urls: Mapping[str, str]) -> Readings:
+    """The watched counters of every collector (heron_stack.endpoints.collector_telemetry_urls)."""
+    return {name: read(probes, url) for name, url in telemetry_urls.items()}
+
+
+@dataclass(frozen=True)
+class Growth:
+    """How much the watched counters grew, summed over the collectors that answered both times."""
+
+    counters: dict[str, float]
+    silent: Sequence[str] = ()
+    """Collectors whose telemetry did not answer before or after: their share is missing from `counters`."""
+
+
+def delta_each(before: Readings, after: Readings) -> Growth:
+    silent = [name for name in before if before[name] is None or after.get(name) is None]
+    grown = [delta(before[name], after[name]) for name in before if name not in silent]
+    if not grown:
+        return Growth({}, silent)
+    return Growth({key: sum(g[key] for g in grown) for key in grown[0]}, silent)

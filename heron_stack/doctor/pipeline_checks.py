@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from heron_stack import endpoints
 from heron_stack.config import StackConfig
 from heron_stack.doctor.adapters import Probes
 from heron_stack.doctor.http import ProbeFailed, prom_api, prom_query, prom_scalar_sum
@@ -149,10 +150,12 @@ def check_pipeline(config: StackConfig, probes: Probes, agent_interval: float) -
     base = config.url("prometheus")
 
     def _telemetry_answers() -> bool:
+        """Every collector's own metrics endpoint answers now (the scrape targets are single-node only)."""
         try:
-            return probes.http.get(
-                f"{config.url('collector_telemetry')}/metrics", timeout=probes.call_timeout
-            ).is_success
+            return all(
+                probes.http.get(f"{url}/metrics", timeout=probes.call_timeout).is_success
+                for url in endpoints.collector_telemetry_urls(config).values()
+            )
         except httpx.HTTPError:
             return False
 

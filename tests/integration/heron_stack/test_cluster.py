@@ -29,8 +29,10 @@ from alert_worker.redis_client import connect
 from alert_worker.rules.loader import parse_rules
 from alert_worker.sources.prometheus import PrometheusSource
 from alert_worker.state.redis_store import RedisStore
+from heron_stack import endpoints
 from heron_stack.dashboards import render_all
 from heron_stack.dashboards.checks import queries, substitute
+from heron_stack.doctor import canary_checks, collector
 from heron_stack.doctor.core import default_probes
 from heron_stack.doctor.models import Status
 from heron_stack.doctor.pipeline_checks import check_pipeline
@@ -156,6 +158,31 @@ def test_each_collector_pushes_its_own_metrics_which_the_pipeline_panels_and_doc
     counted = re.search(r"accepted (\d+) metric points", checks[0].what)
     assert counted, checks[0].what
     assert int(counted.group(1)) > 0, checks[0].what
+    _doctor_canary_reads_both_collectors_and_their_write_endpoint(cluster)
+
+
+def _doctor_canary_reads_both_collectors_and_their_write_endpoint(cluster: StackHandle) -> None:
+    """The doctor's canary passes through HAProxy, the collectors, the receivers and Thanos Query; the
+    counters it reads to name a lost canary's hop come from each collector's own telemetry port, and the
+    write endpoint it probes is where the collectors remote-write (the receivers' load balancer)."""
+    config = cluster.stack.config
+    probes = default_probes(config, timeout=60)
+    try:
+        canary = canary_checks.run_canary(config, probes, 30.0, {"metrics": True, "logs": True})
+        readings = collector.read_each(probes, endpoints.collector_telemetry_urls(config))
+        write_url = endpoints.remote_write_url(config)
+        status = probes.http.post(write_url, content=b"", timeout=10).status_code
+    finally:
+        probes.http.close()
+    assert [c.status for c in canary] == [Status.OK, Status.OK], [(c.what, c.fix) for c in canary]
+    assert readings.keys() == set(COLLECTORS)
+    accepted = {
+        name: (r or {}).get("otelcol_receiver_accepted_metric_points_total", 0.0) for name, r in readings.items()
+    }
+    assert min(accepted.values()) > 0, f"accepted metric points per collector, read from their telemetry: {accepted}"
+    assert write_url == f"http://{config.host}:{config.cluster_ports['receive_lb']}/api/v1/receive"
+    assert canary_checks.judge_write(canary_checks.WriteAnswer(write_url, status), cluster=True) is None, status
+    assert status != 404, f"{write_url} answered 404: not a remote-write endpoint"
 
 
 def _kill_and_wait(cluster: StackHandle, name: str) -> float:

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from alert_worker.redis_url import parse_redis_url
-from heron_stack import cluster, components, services
+from heron_stack import cluster, components, endpoints, services
 from heron_stack.config import PROJECT_DIR, StackConfig, resolve
 from heron_stack.exceptions import ConfigError
 from heron_stack.stack_table import (
@@ -181,3 +181,26 @@ def test_doctor_knows_thanos_query_on_the_prometheus_port_only_in_the_cluster() 
     assert probe.classify(200, json.dumps({"status": "success", "data": {}}))[0] is identity.Seen.STARTING
     assert probe.classify(200, "Prometheus Server is Ready.")[0] is identity.Seen.FOREIGN
     assert identity.endpoint("prometheus", "single") is identity.ENDPOINTS["prometheus"]
+
+
+def test_the_doctor_probes_where_each_topologys_collectors_write_and_report(
+    config: StackConfig, tmp_path: Path
+) -> None:
+    specs = cluster.build_specs(config, BINARIES, {})
+    telemetry = endpoints.collector_telemetry_urls(config)
+    assert telemetry.keys() == set(COLLECTORS)
+    for name in COLLECTORS:
+        env = specs[name].env
+        assert env["HERON_PROMETHEUS_REMOTE_WRITE_URL"] == endpoints.remote_write_url(config)
+        assert telemetry[name] == f"http://{config.host}:{env['HERON_COLLECTOR_TELEMETRY_PORT']}"
+    lb = f"{config.host}:{config.cluster_ports['receive_lb']}"
+    assert endpoints.remote_write_url(config) == f"http://{lb}/api/v1/receive"
+    assert f"bind {lb}\n  default_backend receivers" in cluster.haproxy_config(config)
+
+    single = resolve({"HERON_TOPOLOGY": "single"}, state_dir=tmp_path)
+    env = services.collector_env(single, {})
+    assert env["HERON_PROMETHEUS_REMOTE_WRITE_URL"] == endpoints.remote_write_url(single)
+    assert endpoints.remote_write_url(single) == f"{single.url('prometheus')}/api/v1/write"
+    assert endpoints.collector_telemetry_urls(single) == {
+        "collector": f"http://{single.host}:{env['HERON_COLLECTOR_TELEMETRY_PORT']}"
+    }

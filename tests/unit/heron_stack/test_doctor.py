@@ -37,6 +37,7 @@ from heron_stack.doctor import (
 from heron_stack.doctor.identity import Seen
 from heron_stack.doctor.service_checks import Observation, judge
 from heron_stack.runner import ServiceState
+from heron_stack.stack_table import COLLECTORS
 
 T0 = 1_800_000_000.0
 PORTS = {
@@ -61,6 +62,7 @@ otelcol_receiver_refused_metric_points_total{receiver="otlp",transport="http"} %
 otelcol_exporter_queue_size{data_type="metrics",exporter="prometheus_remote_write"} 0
 otelcol_exporter_queue_size{data_type="logs",exporter="otlp_http/victorialogs"} 0
 """
+WRITE_400 = canary_checks.WriteAnswer("http://127.0.0.1:19090/api/v1/write", 400)
 
 
 class Clock:
@@ -421,7 +423,7 @@ def test_a_disabled_remote_write_receiver_is_the_named_hop(tmp_path: Path, cfg: 
 def test_the_lost_metric_is_blamed_on_the_first_hop_whose_counters_moved(d: dict[str, float], expected: str) -> None:
     base = dict.fromkeys([*collector.WATCHED, "queue:metrics", "queue:logs"], 0.0)
     base["otelcol_receiver_accepted_metric_points_total"] = 1
-    check = canary_checks.judge_metric_leg(None, 15, {**base, **d}, (400, "snappy"))
+    check = canary_checks.judge_metric_leg(None, 15, {**base, **d}, canary_checks.judge_write(WRITE_400, cluster=False))
     assert check.what == f"metric not in Prometheus after 15s: {expected}"
 
 
@@ -647,3 +649,125 @@ def test_the_cli_reports_every_service_down_when_nothing_answers(
     assert {"redis", "prometheus", "victorialogs", "collector", "agent", "alert-api"} <= set(failed)
     assert failed["prometheus"]["fix"] == "start it: `heron up` (or `heron up --only prometheus`)"
     assert [c["what"] for c in body["checks"] if c["component"] == "canary"] == ["not sent: the collector is not ready"]
+
+
+class Telemetry:
+    """One collector's own metrics endpoint: `before` on the first read, `after` on every later one."""
+
+    def __init__(self, before: tuple[int, int, int], after: tuple[int, int, int]) -> None:
+        self.reads = [before, after]
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/metrics"
+        counts = self.reads.pop(0) if len(self.reads) > 1 else self.reads[0]
+        return httpx.Response(200, text=HEALTHY_METRICS % counts)
+
+
+def cluster_world(
+    tmp_path: Path, telemetry: dict[str, Telemetry], receive_lb_status: int = 400
+) -> tuple[World, stack_config.StackConfig, list[httpx.Request]]:
+    """The cluster as the canary sees it: HAProxy on the OTLP port, Thanos Query on the Prometheus port (the
+    canary never shows up there), two collectors' telemetry and the receivers' load balancer on their own ports."""
+    config = stack_config.resolve({"HERON_TOPOLOGY": "cluster"}, state_dir=tmp_path, ports=PORTS)
+    world, prom, _ = healthy_world(tmp_path)
+    prom.canary_after = 10**6
+    del world.http[PORTS["collector_telemetry"]]
+    writes: list[httpx.Request] = []
+
+    def receive_lb(request: httpx.Request) -> httpx.Response:
+        writes.append(request)
+        return httpx.Response(receive_lb_status, text="snappy decode error")
+
+    for name, handler in telemetry.items():
+        world.http[config.cluster_ports[f"{name}_telemetry"]] = handler
+    world.http[config.cluster_ports["receive_lb"]] = receive_lb
+    world.listening = set(world.http)
+    return world, config, writes
+
+
+FOLLOW_BOTH = {"metrics": True, "logs": True}
+
+
+def test_the_cluster_canary_sums_the_counters_of_both_collectors(tmp_path: Path) -> None:
+    # (accepted metric points, sent metric points, refused metric points): collector-1 took the point,
+    # collector-2 exported one; only the sum says the point left the collectors.
+    world, config, _ = cluster_world(
+        tmp_path, {"collector-1": Telemetry((5, 5, 0), (6, 5, 0)), "collector-2": Telemetry((7, 7, 0), (7, 8, 0))}
+    )
+
+    metric = canary_checks.run_canary(config, world.probes(), 1, {"metrics": True})[0]
+
+    assert metric.what == "metric not in Prometheus after 1s: the collector sent it but Prometheus dropped the sample"
+
+
+def test_the_cluster_canary_names_the_collector_whose_telemetry_did_not_answer(tmp_path: Path) -> None:
+    world, config, _ = cluster_world(tmp_path, {"collector-1": Telemetry((5, 5, 0), (6, 6, 0))})
+
+    metric, log = canary_checks.run_canary(config, world.probes(), 1, FOLLOW_BOTH)
+
+    port = config.cluster_ports["collector-2_telemetry"]
+    silent = f"collector-2's telemetry (http://127.0.0.1:{port}/metrics) did not answer"
+    assert metric.status is Status.FAIL
+    assert metric.what == f"metric not in Prometheus after 1s; {silent}"
+    assert metric.fix == f"is collector-2 running? see `heron status` and its log {tmp_path / 'logs/collector-2.log'}"
+    assert "collector-1" not in metric.what + metric.fix
+    assert log.status is Status.OK  # the log leg arrived, so nothing to blame
+
+
+def test_the_cluster_canary_probes_the_receivers_load_balancer_not_thanos_query(tmp_path: Path) -> None:
+    telemetry = {name: Telemetry((5, 5, 0), (6, 5, 0)) for name in COLLECTORS}
+    world, config, writes = cluster_world(tmp_path, telemetry, receive_lb_status=503)
+
+    metric = canary_checks.run_canary(config, world.probes(), 1, {"metrics": True})[0]
+
+    lb = f"http://127.0.0.1:{config.cluster_ports['receive_lb']}/api/v1/receive"
+    assert [str(w.url) for w in writes] == [lb]
+    assert metric.what == f"metric not in Prometheus after 1s: the receivers' load balancer {lb} answered 503"
+    assert "receive-1, receive-2, receive-3" in metric.fix
+    assert not [r for r in world.sent if r.url.path == "/api/v1/write"]
+
+
+def test_a_404_from_a_receiver_is_not_blamed_on_prometheus_flags_in_the_cluster(tmp_path: Path) -> None:
+    telemetry = {name: Telemetry((5, 5, 0), (6, 5, 0)) for name in COLLECTORS}
+    world, config, _ = cluster_world(tmp_path, telemetry, receive_lb_status=404)
+
+    metric = canary_checks.run_canary(config, world.probes(), 1, {"metrics": True})[0]
+
+    assert metric.what == "metric not in Prometheus after 1s: accepted but not exported yet"
+
+
+def test_the_single_node_canary_probes_prometheus_remote_write_receiver(
+    tmp_path: Path, cfg: stack_config.StackConfig
+) -> None:
+    world, prom, _ = healthy_world(tmp_path)
+    prom.canary_after = 10**6
+    prom.remote_write_status = 404
+    probed: list[str] = []
+    handler = world.http[PORTS["prometheus"]]
+
+    def recording(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            probed.append(str(request.url))
+        return handler(request)
+
+    world.http[PORTS["prometheus"]] = recording
+
+    metric = canary_checks.run_canary(cfg, world.probes(), 1, {"metrics": True})[0]
+
+    assert probed == [f"http://127.0.0.1:{PORTS['prometheus']}/api/v1/write"]
+    assert metric.what == "metric not in Prometheus after 1s: Prometheus' remote-write receiver is off"
+
+
+def test_collector_growth_is_summed_over_collectors_and_names_the_silent_ones() -> None:
+    before = {"collector-1": collector.parse(HEALTHY_METRICS % (1, 1, 0)), "collector-2": None}
+    after = {"collector-1": collector.parse(HEALTHY_METRICS % (4, 2, 0)), "collector-2": None}
+    grown = collector.delta_each(before, after)
+    assert grown.silent == ["collector-2"]
+    assert grown.counters["otelcol_receiver_accepted_metric_points_total"] == 3
+
+    both = {**before, "collector-2": collector.parse(HEALTHY_METRICS % (10, 10, 1))}
+    later = {**after, "collector-2": collector.parse(HEALTHY_METRICS % (12, 10, 3))}
+    grown = collector.delta_each(both, later)
+    assert grown.silent == []
+    assert grown.counters["otelcol_receiver_accepted_metric_points_total"] == 5
+    assert grown.counters["otelcol_receiver_refused_metric_points_total"] == 2

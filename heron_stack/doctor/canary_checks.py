@@ -120,6 +120,7 @@ def judge_metric_leg(
     d: Mapping[str, float],
     write: tuple[str, str] | None,
     silent: Sequence[Silent] = (),
+    cluster: bool = False,
 ) -> Check:
     """`d`: the collectors' counters' growth (summed over every collector that answered); `write`: judge_write."""
     if latency is not None:
@@ -130,11 +131,18 @@ def judge_metric_leg(
         return fail(COMPONENT, f"{lost}: {write[0]}", write[1])
     if silent or not d:
         return judge_silent(lost, silent, "see the collector check and its log")
-    return fail(COMPONENT, *_metric_hop(lost, d))
+    return fail(COMPONENT, *_metric_hop(lost, d, cluster))
 
 
-def _metric_hop(lost: str, d: Mapping[str, float]) -> tuple[str, str]:
-    """The first hop whose counters show where the canary stopped, as (what, fix)."""
+def _metric_hop(lost: str, d: Mapping[str, float], cluster: bool = False) -> tuple[str, str]:
+    """The first hop whose counters show where the canary stopped, as (what, fix); `cluster`: the collectors
+    write to the Thanos receivers through HAProxy instead of Prometheus."""
+    if cluster:
+        store, logs = "the Thanos receivers", f"the logs of {', '.join(RECEIVERS)} and haproxy (`heron status`)"
+        write_fix = f"the collector log names the HTTP status; see {logs}"
+    else:
+        store, logs = "Prometheus", "Prometheus' log"
+        write_fix = "the collector log names the HTTP status; check HERON_PROMETHEUS_PORT and Prometheus' log"
     hops: list[tuple[bool, str, str]] = [
         (
             d["otelcol_receiver_refused_metric_points_total"] > 0,
@@ -153,18 +161,18 @@ def _metric_hop(lost: str, d: Mapping[str, float]) -> tuple[str, str]:
         ),
         (
             d["otelcol_exporter_send_failed_metric_points_total"] > 0,
-            "remote write from the collector to Prometheus failed",
-            "the collector log names the HTTP status; check HERON_PROMETHEUS_PORT and Prometheus' log",
+            f"remote write from the collector to {store} failed",
+            write_fix,
         ),
         (
             d["queue:metrics"] > 0,
             f"{d['queue:metrics']:.0f} batches wait in the collector's remote-write queue",
-            "Prometheus is slow or unreachable from the collector: see both logs",
+            f"{store} cannot keep up or cannot be reached: see the collector log and {logs}",
         ),
         (
             d["otelcol_exporter_sent_metric_points_total"] > 0,
-            "the collector sent it but Prometheus dropped the sample",
-            "samples older than out_of_order_time_window are dropped: check this host's clock and Prometheus' log",
+            f"the collector sent it but {store} dropped the sample",
+            f"samples older than the out-of-order window are dropped: check this host's clock and {logs}",
         ),
     ]
     for hit, what, fix in hops:
@@ -265,7 +273,7 @@ def run_canary(config: StackConfig, probes: Probes, wait: float, follow: Mapping
         elif name == "metrics":
             rw = _remote_write(probes, config) if "metrics" in pending else None
             write = judge_write(rw, config.topology == "cluster")
-            out.append(judge_metric_leg(latency.get("metrics"), wait, d, write, silent))
+            out.append(judge_metric_leg(latency.get("metrics"), wait, d, write, silent, config.topology == "cluster"))
         else:
             out.append(judge_log_leg(latency.get("logs"), wait, d, silent))
     return out

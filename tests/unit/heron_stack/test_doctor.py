@@ -427,6 +427,30 @@ def test_the_lost_metric_is_blamed_on_the_first_hop_whose_counters_moved(d: dict
     assert check.what == f"metric not in Prometheus after 15s: {expected}"
 
 
+@pytest.mark.parametrize(
+    ("d", "what", "fix"),
+    [
+        (
+            {"otelcol_exporter_send_failed_metric_points_total": 1},
+            "remote write from the collector to the Thanos receivers failed",
+            "see the logs of receive-1, receive-2, receive-3 and haproxy",
+        ),
+        ({"queue:metrics": 2}, "2 batches wait in the collector's remote-write queue", "the Thanos receivers cannot"),
+        ({"otelcol_exporter_sent_metric_points_total": 1}, "the Thanos receivers dropped the sample", "receive-1"),
+    ],
+)
+def test_in_the_cluster_the_lost_metric_blames_the_receivers_not_prometheus(
+    d: dict[str, float], what: str, fix: str
+) -> None:
+    base = dict.fromkeys([*collector.WATCHED, "queue:metrics", "queue:logs"], 0.0)
+    base["otelcol_receiver_accepted_metric_points_total"] = 1
+    check = canary_checks.judge_metric_leg(None, 15, {**base, **d}, None, cluster=True)
+    assert what in check.what
+    assert fix in check.fix
+    assert "HERON_PROMETHEUS_PORT" not in check.fix
+    assert "Prometheus'" not in check.fix
+
+
 def test_collector_counters_are_summed_over_label_sets_and_split_queues_by_signal() -> None:
     text = HEALTHY_METRICS % (3, 2, 1) + (
         'otelcol_receiver_accepted_metric_points_total{receiver="otlp",transport="grpc"} 4\n'
@@ -697,7 +721,9 @@ def test_the_cluster_canary_sums_the_counters_of_both_collectors(tmp_path: Path)
 
     metric = canary_checks.run_canary(config, world.probes(), 1, {"metrics": True})[0]
 
-    assert metric.what == "metric not in Prometheus after 1s: the collector sent it but Prometheus dropped the sample"
+    assert metric.what == (
+        "metric not in Prometheus after 1s: the collector sent it but the Thanos receivers dropped the sample"
+    )
 
 
 def test_the_cluster_canary_names_the_collector_whose_telemetry_did_not_answer(tmp_path: Path) -> None:

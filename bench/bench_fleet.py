@@ -18,6 +18,7 @@ import argparse
 import multiprocessing
 import os
 import platform
+import signal
 import socket
 import tempfile
 import threading
@@ -29,6 +30,7 @@ from typing import Any
 import httpx
 import matplotlib
 import psutil
+import yaml
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -79,10 +81,30 @@ def start_stack(state_dir: Path) -> Stack:
     stack = Stack(cfg, progress=lambda line: print(line, flush=True))
     try:
         stack.up(["redis", "prometheus", "collector"])
+        load_pack_into_prometheus(stack)
     except BaseException:
         stack.down()
         raise
     return stack
+
+
+def load_pack_into_prometheus(stack: Stack, timeout: float = 30.0) -> None:
+    """Give the peer the alert pack: the stack's Prometheus evaluates only the recording rules (Heron's
+    engine evaluates the alert rules), so add the pack's files to its rendered config and reload it."""
+    path = stack.config.state_dir / "prometheus" / "prometheus.yml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["rule_files"] = [*data.get("rule_files", []), *(str(p) for p in PACK)]
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    pid = stack.runner.state("prometheus").pid
+    assert pid is not None, "prometheus is not running"
+    os.kill(service_pid(pid), signal.SIGHUP)
+    files = {p.name for p in PACK}
+    deadline = time.monotonic() + timeout
+    url = f"{stack.config.url('prometheus')}/api/v1/rules"
+    while {Path(g["file"]).name for g in httpx.get(url, timeout=10).json()["data"]["groups"]} < files:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"Prometheus did not load {sorted(files)} within {timeout:.0f}s: see its log")
+        time.sleep(0.5)
 
 
 def _query(url: str, expr: str, at: float | None = None) -> list[dict[str, Any]]:
@@ -185,12 +207,14 @@ def heron_eval(prom_url: str, redis_url: str, cycles: int, start_at: float) -> d
 
 
 def prometheus_eval(prom_url: str, after: float, timeout: float = 45.0) -> tuple[float, str, float]:
-    """Prometheus' own ms for one evaluation of every heron-* group (once each ran on the fleet's data),
-    and its slowest rule with that rule's ms."""
+    """Prometheus' own ms for one evaluation of every group of the pack's files, the groups Heron's engine
+    evaluates (once each ran on the fleet's data), and its slowest rule with that rule's ms. The recording
+    groups (prometheus/recording/) feed both alike and are not counted."""
+    files = {p.name for p in PACK}
     deadline = time.monotonic() + timeout
     while True:
         groups = httpx.get(f"{prom_url}/api/v1/rules", timeout=10).json()["data"]["groups"]
-        heron = [g for g in groups if g["name"].startswith("heron-")]
+        heron = [g for g in groups if Path(str(g.get("file", ""))).name in files]
         fresh = all(
             g.get("lastEvaluation", "")[:19] >= time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(after)) for g in heron
         )
@@ -360,7 +384,7 @@ simulator minus samples Prometheus stores for those hosts (counted per metric na
 every group of `prometheus/rules/*.rules.yml` once, with Heron's engine (`evaluate_group`, queries over
 HTTP, state in Redis) in its own process, the slowest of 3 cycles run while the fleet reports (from the middle
 of the second interval on, as the worker does in production); the peer is Prometheus' own rule manager evaluating the
-same files in the same run, also under the ingest load (sum of `evaluationTime` of the heron-* groups in
+same files in the same run, also under the ingest load (sum of `evaluationTime` of those files' groups in
 `/api/v1/rules`, the value behind `prometheus_rule_group_last_duration_seconds`). Heron's wall time includes
 the HTTP round trips and JSON decoding of every result; its cost grows with the rules' result size, which
 for the host pack is one series per host.

@@ -14,12 +14,25 @@ from alert_worker.rules import humanize as hz
 SIGMA = "\N{GREEK SMALL LETTER SIGMA}"
 
 
+def _plain(value: float) -> str:
+    """Three significant figures without SI sub-units, which read oddly after a rate: `100`, `0.999`, `12.3`.
+
+    From 1000 up, and below 0.01, Prometheus' `humanize` (`1.2k`, `4.5m`) is the shorter form.
+    """
+    magnitude = abs(value)
+    if not math.isfinite(value) or magnitude >= 999.5 or (magnitude < 0.01 and value != 0):
+        return hz.humanize(value)
+    digits = max(0, 2 - math.floor(math.log10(magnitude))) if value else 0
+    text = f"{value:.{digits}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def _amount(value: float, unit: str) -> str:
     if unit == "ratio":
         return hz.humanize_percentage(value)
     if unit == "seconds":
         return hz.humanize_duration(value)
-    return hz.humanize(value)
+    return _plain(value)
 
 
 def usual(mean: float, sigma: float, unit: str) -> str:

@@ -7,6 +7,7 @@ series is steady, firing with the usual value in its message once the series jum
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -108,5 +109,7 @@ def test_quiet_while_steady_then_fires_with_the_usual_value(live: tuple[Steady, 
     summary = alert.annotations["summary"]
     assert summary.startswith("live requests is "), summary
     assert "\u03c3 above its usual value for " in summary
-    assert "(usual 1" in summary, summary  # the trailing mean, about 100 req/s
-    assert summary.endswith(" req/s)"), summary
+    usual = re.search(r"\(usual (\S+) ± (\S+) req/s\)$", summary)
+    assert usual, summary
+    # The trailing mean: 100 give or take 1 before the jump, pulled up a little by the first samples at 160.
+    assert 95 <= float(usual[1]) < 130, summary

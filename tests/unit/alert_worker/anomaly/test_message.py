@@ -18,6 +18,13 @@ def test_message_for_a_rate() -> None:
     assert text == "checkout request rate is 4.2\u03c3 above its usual value for Tuesday 14:00 (usual 120 ± 15 req/s)"
 
 
+def test_plain_units_read_at_three_significant_figures_without_milli_prefixes() -> None:
+    assert describe("r", 48.8, 99.95, 0.9986, TUESDAY_1423, "req/s").endswith("(usual 100 ± 0.999 req/s)")
+    assert describe("r", 5, 12.34, 0.05, TUESDAY_1423, "req/s").endswith("(usual 12.3 ± 0.05 req/s)")
+    assert describe("q", 5, 999.7, 0, TUESDAY_1423, "").endswith("(usual 999.7 ± 0)")
+    assert describe("q", 5, 45_300, 0.004, TUESDAY_1423, "jobs").endswith("(usual 45.3k ± 4m jobs)")
+
+
 def test_message_for_ratio_and_seconds_and_below() -> None:
     assert describe("errors", 5.0, 0.012, 0.004, TUESDAY_1423, "ratio").endswith("(usual 1.2% ± 0.4%)")
     latency = describe("p95", -4.5, 0.12, 0.015, TUESDAY_1423, "seconds")

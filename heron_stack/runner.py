@@ -221,16 +221,31 @@ class Runner:
         if not state.running or state.pid is None:
             self._forget(name)
             return False
-        self._signal(state.pid, signal.SIGTERM)
+        # SIGTERM to the supervisor alone: it passes one on to the service. Some services (VictoriaLogs) take
+        # a second SIGTERM as "exit now", which would cut their shutdown short and lose what they hold in memory.
+        # The rest of the process group hears from us only once the service is gone.
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(state.pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and self._still_running(name, state.pid):
             time.sleep(0.05)
         if self._still_running(name, state.pid):
+            # Killed, not stopped: whatever the service kept only in memory is gone.
+            self._note(name, f"{name} did not stop within {timeout:.0f}s of SIGTERM; sent SIGKILL")
             self._signal(state.pid, signal.SIGKILL)
             while self._still_running(name, state.pid) and time.monotonic() < deadline + 5:
                 time.sleep(0.05)
+        else:
+            # Anything the service left behind in its group (the supervisor's pid is the group's id).
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(state.pid, signal.SIGTERM)
         self._forget(name)
         return True
+
+    def _note(self, name: str, text: str) -> None:
+        """A line from Heron itself in the service's log, where its owner looks."""
+        with contextlib.suppress(OSError), self.log_path(name).open("a", encoding="utf-8") as log:
+            log.write(f"heron: {text}\n")
 
     def _still_running(self, name: str, pid: int) -> bool:
         child = self._children.get(name)

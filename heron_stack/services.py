@@ -25,6 +25,7 @@ from heron_stack.stack_table import (
     PROMETHEUS_FLAGS,
     REDIS_PERSISTENCE,
     VICTORIALOGS_RETENTION_DEFAULT,
+    VICTORIALOGS_STORAGE_FLAGS,
 )
 from heron_stack.supervise import START_MARKER
 
@@ -158,6 +159,7 @@ def victorialogs_spec(config: StackConfig, binary: Path, environ: Mapping[str, s
             f"-storageDataPath={data}",
             f"-retentionPeriod={victorialogs_retention(environ)}",
             "-loggerLevel=WARN",
+            *VICTORIALOGS_STORAGE_FLAGS,
         ],
         ready=http_ready(f"{config.url('victorialogs')}/health"),
         urls={"victorialogs": config.url("victorialogs"), "logs_ui": f"{config.url('victorialogs')}/select/vmui/"},

@@ -98,7 +98,10 @@ RECORDING_RULES = "prometheus/recording/*.yml"
 
 VICTORIALOGS_FLUSH_SECONDS = 1
 VICTORIALOGS_STORAGE_FLAGS = (f"-inmemoryDataFlushInterval={VICTORIALOGS_FLUSH_SECONDS}s",)
-"""A log storage node writes what it holds in memory to disk every second (default 5 s)."""
+"""VictoriaLogs (single node, or a cluster's storage node) writes what it holds in memory to disk every
+second (its default is 5 s; 1 s is its minimum). It is also what a stop depends on: when a client holds a
+request open past VictoriaLogs' 7 s shutdown deadline it exits without saving, and by then all it had
+acknowledged is on disk. A crash loses the last seconds (VICTORIALOGS_LOSS_WINDOW_SECONDS)."""
 
 VICTORIALOGS_LOSS_WINDOW_SECONDS = 1 + 1 + 2 * VICTORIALOGS_FLUSH_SECONDS + 1
 """How long before a log storage node's crash the logs it may lose were acknowledged (VictoriaLogs does
@@ -230,7 +233,7 @@ SHARED: tuple[SharedService, ...] = (
         compose="victorialogs",
         image="victoriametrics/victoria-logs",
         tag="versions.yaml:victorialogs",
-        flags=("-retentionPeriod",),
+        flags=("-retentionPeriod", "-inmemoryDataFlushInterval"),
         differences={
             "flag -httpListenAddr": ON_ALL_INTERFACES,
             "flag -storageDataPath": STATE_ON_VOLUME,

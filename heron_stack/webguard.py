@@ -9,6 +9,8 @@ refuse what a browser would send on a foreign page's behalf:
   or `Sec-Fetch-Site: cross-site|same-site` gets 403.
 - **Bodies of changes** must be `application/json` (415 otherwise), so a cross-origin request always
   needs a CORS preflight, which Heron never grants (it sends no `Access-Control-Allow-*` header).
+  A change without a body and without a Content-Type passes this check (the Host and Origin checks
+  still apply to it).
 
 The policy is pure (`Guard.check`); `flask_guard` installs it on a Flask app.
 """
@@ -150,8 +152,11 @@ class Guard:
         content_type = headers.get("Content-Type", "").split(";")[0].strip().lower()
         if content_type == "application/json":
             return None
-        if method.upper() == "DELETE" and not content_type and headers.get("Content-Length", "0") in {"", "0"}:
-            return None  # a bodiless DELETE: browsers preflight DELETE anyway
+        bodiless = headers.get("Content-Length", "0").strip() in {"", "0"} and "Transfer-Encoding" not in headers
+        if not content_type and bodiless:
+            # A bodiless change (POST .../pause, DELETE .../stop) carries no data to type; the Host and
+            # Origin/Sec-Fetch-Site checks above have already run for it.
+            return None
         shown = content_type or "none"
         return Refusal(
             415,

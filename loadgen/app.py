@@ -16,7 +16,7 @@ from loadgen.actions.disk import sweep_stale
 from loadgen.actions.registry import ActionFactory
 from loadgen.config import LoadgenConfig, resolve_config
 from loadgen.engine import Engine
-from loadgen.errors import error_response, register_error_handlers
+from loadgen.errors import MAX_BODY_BYTES, error_response, register_error_handlers
 from loadgen.events import EventLog
 from loadgen.hostmetrics import HostSampler
 from loadgen.lab import EXTENSION, Lab
@@ -63,6 +63,7 @@ def create_app(
     sampler.start()
 
     app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.sort_keys = False  # type: ignore[attr-defined]  # DefaultJSONProvider has it; the base class does not
     app.extensions[EXTENSION] = the_lab
     register_error_handlers(app)

@@ -63,6 +63,7 @@ def serve(overrides: dict[str, Any]) -> int:
         print(f"loadgen: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     from loadgen.app import create_app
+    from loadgen.errors import MAX_BODY_BYTES
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
@@ -71,7 +72,9 @@ def serve(overrides: dict[str, Any]) -> int:
     # Before the app exists, so its first events and logs already go out through Heron's exporters.
     telemetry = Telemetry.shared() if sdk.start(config, os.environ) else None
     lazy = _LazyApp()
-    server: Any = create_server(lazy, host=config.host, port=config.port, threads=config.threads)
+    server: Any = create_server(
+        lazy, host=config.host, port=config.port, threads=config.threads, max_request_body_size=MAX_BODY_BYTES
+    )
     if config.port == 0:
         config = config.model_copy(update={"port": int(server.effective_port)})
     app = create_app(config, telemetry=telemetry)

@@ -16,7 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from heron_stack.settings import warn_unknown_settings
 from heron_stack.webguard import parse_allowed_hosts
 from loadgen import env
-from loadgen.exceptions import ConfigError
+from loadgen.exceptions import ConfigError, TargetNotAllowed
+from loadgen.targets import parse_target
 
 log = logging.getLogger(__name__)
 
@@ -80,9 +81,15 @@ class LoadgenConfig(BaseModel):
     @classmethod
     def _check_origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for origin in value:
+            hint = "use scheme://host[:port] with a plain host name or dotted IPv4 address, e.g. http://api:8000"
+            try:
+                # The parser traffic requests use, so an entry accepted here is one those requests accept too.
+                parse_target(origin, env.HERON_LOADGEN_TRAFFIC_ALLOW)
+            except TargetNotAllowed as exc:
+                raise ValueError(f"entry {exc}; {hint}") from exc
             parts = urlsplit(origin)
             if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
-                raise ValueError(f"{origin!r} is not an origin; use scheme://host[:port], e.g. http://api:8000")
+                raise ValueError(f"{origin[:200]!r} is not an origin; {hint}")
         return value
 
     @field_validator("allowed_hosts", mode="before")

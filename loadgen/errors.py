@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import reprlib
 from typing import Any, TypeVar
 
 from flask import Flask, Response, jsonify, request
@@ -14,6 +16,14 @@ from loadgen.instrumentation import capture_exception
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
+MAX_BODY_BYTES = 1024 * 1024  # request bodies here are tiny; anything larger is refused with 413
+_SHORT = reprlib.Repr()  # keyword arguments need Python 3.12
+_SHORT.maxstring = _SHORT.maxother = 120
+
+
+def shorten(value: object) -> str:
+    """`repr(value)` cut to about 120 characters, so an error never echoes a huge input back."""
+    return _SHORT.repr(value)
 
 
 class BodyInvalid(RequestRejected):
@@ -39,8 +49,25 @@ def _details(exc: ValidationError) -> list[dict[str, str]]:
         if err["type"] == "extra_forbidden":
             message = "unknown field; remove it"
         elif not isinstance(shown, dict | list):
-            message = f"{message} (got {shown!r})"
+            message = f"{message} (got {shorten(shown)})"
         out.append({"field": field, "message": message})
+    return out
+
+
+class DuplicateKey(ValueError):
+    """A JSON object names the same key twice (JSON would silently keep the last)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise DuplicateKey(key)
+        out[key] = value
     return out
 
 
@@ -52,6 +79,16 @@ def parse_body(model: type[M], *, optional: bool = False) -> M:
             return model()
         raise BodyInvalid("a JSON object body is required", [{"field": "body", "message": "missing body"}])
     try:
+        json.loads(raw, object_pairs_hook=_unique_keys)
+    except DuplicateKey as exc:
+        detail = {"field": exc.key, "message": f"the key {shorten(exc.key)} appears twice; send each key once"}
+        raise BodyInvalid("the body repeats a JSON key", [detail], status=400) from exc
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8 JSON text"
+        detail = {"field": "body", "message": f"invalid JSON: {reason} (got {shorten(raw)})"}
+        raise BodyInvalid("the body is not valid JSON", [detail], status=400) from exc
+    try:
+        # Validate the raw text, not `data`: JSON-mode validation is what the schema promises.
         return model.model_validate_json(raw)
     except ValidationError as exc:
         details = _details(exc)
@@ -91,6 +128,11 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Any:
         code = (exc.name or "error").lower().replace(" ", "_")
+        if exc.code == 413:
+            limit = app.config.get("MAX_CONTENT_LENGTH") or MAX_BODY_BYTES
+            allowed = f"request bodies are limited to {limit} bytes; send a JSON object of at most that size"
+            got = f" (got {request.content_length} bytes)" if request.content_length is not None else ""
+            return error_response(413, "body_too_large", allowed, [{"field": "body", "message": allowed + got}])
         response = error_response(exc.code or 500, code, exc.description or code)
         if exc.code == 405 and exc.response is None:
             valid = getattr(exc, "valid_methods", None)

@@ -58,11 +58,22 @@ def test_any_other_host_is_misdirected(host: str) -> None:
 
 def test_changes_need_json_bodies() -> None:
     assert status("POST", Host="localhost:8080", Content_Type="application/json; charset=utf-8") is None
-    for content_type in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", ""):
+    for content_type in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"):
         assert status("POST", Host="localhost:8080", Content_Type=content_type) == 415, content_type
-    assert status("PUT", Host="localhost:8080") == 415
-    assert status("DELETE", Host="localhost:8080") is None  # bodiless DELETE: browsers preflight it
+    # A body must be typed JSON, whatever the method.
+    assert status("POST", Host="localhost:8080", Content_Length="5") == 415
+    assert status("PUT", Host="localhost:8080", Transfer_Encoding="chunked") == 415
     assert status("DELETE", Host="localhost:8080", Content_Type="text/plain", Content_Length="5") == 415
+    # A change without a body has nothing to type (POST .../pause, DELETE .../stop).
+    for method in ("POST", "PUT", "DELETE"):
+        assert status(method, Host="localhost:8080") is None, method
+        assert status(method, Host="localhost:8080", Content_Length="0") is None, method
+
+
+def test_bodiless_changes_still_meet_the_origin_checks() -> None:
+    assert status("POST", Host="localhost:8080", Origin="http://evil.example") == 403
+    assert status("POST", Host="localhost:8080", Content_Length="0", Sec_Fetch_Site="cross-site") == 403
+    assert status("POST", Host="evil.example", Content_Length="0") == 421
 
 
 @pytest.mark.parametrize(

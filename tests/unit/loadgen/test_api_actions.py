@@ -112,10 +112,56 @@ def test_malformed_json_is_400(client: FlaskClient) -> None:
     response = client.post("/api/actions/cpu-stress", data="{not json", content_type="application/json")
     assert response.status_code == 400
     assert response.get_json()["error"] == "invalid_json"
-    # No body and no JSON type: refused before validation, so a browser form can never start an action.
+    # A body that is not typed JSON is refused before validation, so a browser form can never start an action.
+    form = client.post("/api/actions/cpu-stress", data="target_percent=50", content_type="text/plain")
+    assert form.status_code == 415
+    assert "Content-Type: application/json" in form.get_json()["message"]
+    # No body at all passes the type check, then the action's schema asks for one.
     bodiless = client.post("/api/actions/cpu-stress")
-    assert bodiless.status_code == 415
-    assert "Content-Type: application/json" in bodiless.get_json()["message"]
+    assert bodiless.status_code == 422
+    assert error_fields(bodiless.get_json()) == {"body"}
+
+
+TRAFFIC = {"requests_per_sec": 5, "duration_seconds": 5}
+
+
+@pytest.mark.parametrize(
+    ("data", "status"),
+    [
+        ("x" * (1024 * 1024 - 10), 400),  # not JSON at all
+        ('{"requests_per_sec": 5, "duration_seconds": 5, "endpoints": ["/' + "x" * (1024 * 1024 - 100) + '"]}', 422),
+        ('{"target_percent": "' + "x" * (1024 * 1024 - 100) + '", "duration_seconds": 5}', 422),
+    ],
+)
+def test_a_huge_bad_value_gives_a_short_answer(client: FlaskClient, data: str, status: int) -> None:
+    path = "/api/actions/cpu-stress" if "target_percent" in data else "/api/actions/traffic"
+    response = client.post(path, data=data, content_type="application/json")
+    assert response.status_code == status, response.get_data()[:300]
+    assert len(response.get_data()) < 2048
+    body = response.get_json()
+    assert body["details"]
+    assert all("..." in d["message"] or "xxx" not in d["message"] for d in body["details"])
+
+
+def test_a_body_over_the_limit_is_413_json(client: FlaskClient) -> None:
+    response = client.post("/api/actions/traffic", data=b" " * (1024 * 1024 + 1), content_type="application/json")
+    assert response.status_code == 413
+    body = response.get_json()
+    assert body["error"] == "body_too_large"
+    assert error_fields(body) == {"body"}
+    assert str(1024 * 1024) in body["message"]
+
+
+def test_a_repeated_json_key_is_400_naming_it(client: FlaskClient) -> None:
+    data = '{"target_percent": 500, "target_percent": 5, "duration_seconds": 5, "cores": 1}'
+    response = client.post("/api/actions/cpu-stress", data=data, content_type="application/json")
+    assert response.status_code == 400
+    body = response.get_json()
+    assert error_fields(body) == {"target_percent"}
+    assert "appears twice" in body["details"][0]["message"]
+    nested = '{"requests_per_sec": 5, "duration_seconds": 5, "endpoints": ["/a"], "x": {"k": 1, "k": 2}}'
+    assert client.post("/api/actions/traffic", data=nested, content_type="application/json").status_code == 400
+    assert client.get("/api/actions/active").get_json()["actions"] == []
 
 
 def test_admission_refuses_memory_beyond_the_budget(client: FlaskClient) -> None:

@@ -95,6 +95,23 @@ def test_pause_stops_actions_and_resume_restarts_them(app: Flask, client: FlaskC
     wait_for(lambda: not client.get("/api/actions/active").get_json()["actions"], timeout=5, what="actions stopped")
 
 
+def test_pause_resume_and_start_take_no_body(client: FlaskClient) -> None:
+    # No body and no Content-Type, as `curl -X POST` sends: the controls need no data.
+    assert client.post("/api/scenarios/tiny/start").status_code == 201
+    assert client.post("/api/scenarios/tiny/pause").get_json()["status"] == "paused"
+    assert client.post("/api/scenarios/tiny/resume").get_json()["status"] == "running"
+    # A body still has to be JSON.
+    typed = client.post("/api/scenarios/tiny/pause", data="x=1", content_type="text/plain")
+    assert typed.status_code == 415
+    # ...and a bodiless change from another site is still refused.
+    for headers in ({"Origin": "http://evil.example"}, {"Sec-Fetch-Site": "cross-site"}):
+        refused = client.post("/api/scenarios/tiny/pause", headers=headers)
+        assert refused.status_code == 403, headers
+        assert refused.get_json()["error"] in {"cross_origin_request", "cross_site_request"}
+    assert _run(client)["status"] == "running"
+    client.delete("/api/scenarios/tiny/stop")
+
+
 def test_speed_is_validated(client: FlaskClient) -> None:
     response = client.post("/api/scenarios/tiny/start", json={"speed": 0})
     assert response.status_code == 422

@@ -29,3 +29,24 @@ def test_unknown_command_is_a_usage_error() -> None:
     with pytest.raises(SystemExit) as info:
         main(["explode"])
     assert info.value.code == 2
+
+
+def test_waitress_refuses_bodies_over_the_app_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    from loadgen import cli
+    from loadgen.errors import MAX_BODY_BYTES
+
+    seen: dict[str, object] = {}
+
+    class Stop(Exception):
+        pass
+
+    def fake_create_server(app: object, **kwargs: object) -> None:
+        seen.update(kwargs)
+        raise Stop
+
+    monkeypatch.setattr(cli, "create_server", fake_create_server)
+    for key in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"):
+        monkeypatch.delenv(key, raising=False)
+    with pytest.raises(Stop):
+        main(["serve", "--port", "0"])
+    assert seen["max_request_body_size"] == MAX_BODY_BYTES

@@ -78,6 +78,17 @@ def test_bad_values_name_the_variable(key: str, value: str) -> None:
     assert info.value.key == key
 
 
+@pytest.mark.parametrize("entry", ["http://api.test.", "http://u@api.test"])
+def test_traffic_allow_entries_are_checked_by_the_target_parser(entry: str) -> None:
+    # Each entry must parse as traffic requests parse it, or every traffic request would fail later.
+    with pytest.raises(ConfigError) as info:
+        resolve_config({}, {"HERON_LOADGEN_TRAFFIC_ALLOW": f"http://api:8000,{entry}"})
+    message = str(info.value)
+    assert info.value.key == "HERON_LOADGEN_TRAFFIC_ALLOW"
+    assert repr(entry) in message
+    assert "scheme://host[:port]" in message
+
+
 def test_traffic_allow_list_is_split() -> None:
     config = resolve_config({}, {"HERON_LOADGEN_TRAFFIC_ALLOW": "http://api:8000, https://shop.example/"})
     assert config.traffic_allow == ("http://api:8000", "https://shop.example")

@@ -23,6 +23,8 @@ from alert_worker.state.base import StateStore
 from heron_stack.webguard import Guard, flask_guard
 
 log = logging.getLogger(__name__)
+MAX_BODY_BYTES = 1024 * 1024
+"""The largest request body the API reads (rules and silences are a few hundred bytes); larger is a 413."""
 
 
 @dataclass
@@ -70,6 +72,7 @@ def create_app(config: AlertsConfig | None = None, context: ApiContext | None = 
             f"the API binds to {cfg.api_host}, off loopback; set a bearer token or its file",
         )
     app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.config["HERON"] = ctx
     app.config["HERON_TOKEN_REQUIRED"] = bool(token)
     app.json.sort_keys = False  # type: ignore[attr-defined]  # DefaultJSONProvider has it
@@ -90,6 +93,9 @@ def create_app(config: AlertsConfig | None = None, context: ApiContext | None = 
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Any:
+        if exc.code == 413:
+            message = f"body: request bodies are limited to {MAX_BODY_BYTES} bytes (got {request.content_length})"
+            return jsonify(error=message, field="body"), 413
         response = jsonify(error=exc.description or exc.name)
         response.status_code = exc.code or 400
         allow = dict(exc.get_headers()).get("Allow")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+import json
 from dataclasses import replace
 from typing import Any
 
@@ -26,6 +26,29 @@ def _ctx() -> ApiContext:
 
 def _bad(field: str, message: str, code: int = 400) -> Any:
     return jsonify(error=f"{field}: {message}", field=field), code
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise RuleInputError(key[:100], "appears twice in the body; send each key once")
+        out[key] = value
+    return out
+
+
+def _body() -> Any:
+    """The JSON body, or RuleInputError("body", ...) for text that is not JSON, nests too deep or repeats a key."""
+    raw = request.get_data(cache=True)
+    if not raw:
+        return None
+    try:
+        return json.loads(raw, object_pairs_hook=_unique_keys)
+    except RuleInputError:
+        raise
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8 JSON text, or nested too deep"
+        raise RuleInputError("body", f"invalid JSON: {reason}") from None
 
 
 @bp.get("/health")
@@ -75,14 +98,18 @@ def get_rule(name: str) -> Any:
     return jsonify({**stored["rule"], "read_only": False, **_meta(stored)})
 
 
-def _save(name: str | None, creating: bool) -> Any:
-    body = request.get_json(silent=True)
+def _named(body: Any, name: str | None) -> Any:
+    """The body with the URL's rule name filled in; RuleInputError when the two names differ."""
     if isinstance(body, dict) and name is not None:
         body = {**body, "alert": body.get("alert", name)}
         if body["alert"] != name:
-            return _bad("alert", f"the body names {body['alert']!r} but the URL names {name!r}")
+            raise RuleInputError("alert", f"the body names {_short(body['alert'])} but the URL names {name!r}")
+    return body
+
+
+def _save(name: str | None, creating: bool) -> Any:
     try:
-        rule = normalize_rule(body)
+        rule = normalize_rule(_named(_body(), name))
     except RuleInputError as exc:
         return _bad(exc.field, str(exc).split(": ", 1)[-1])
     alert = rule["alert"]
@@ -160,7 +187,7 @@ def _arg_number(name: str, default: float | None, low: float, high: float, *, wh
     raw = request.args.get(name)
     if raw is None:
         return default
-    if whole and not raw.isdigit():
+    if whole and not (raw.isascii() and raw.isdigit()):
         raise RuleInputError(name, f"invalid value {raw!r}; expected a whole number")
     try:
         value = float(raw)
@@ -195,6 +222,15 @@ def list_silences() -> Any:
     return jsonify(silences=[{**s.to_dict(), "state": s.state(now)} for s in _ctx().store.list_silences()])
 
 
+MAX_UNIX_SECONDS = 1e11  # the year 5138
+MAX_TEXT = 1000  # a silence's comment and author
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
 _SILENCE_FIELDS = {"matchers", "starts_at", "ends_at", "duration", "created_by", "comment"}
 
 
@@ -202,16 +238,24 @@ def _silence_shape(body: dict[str, Any]) -> tuple[str, str] | None:
     """The field and the problem when the body's fields have the wrong types or combine wrongly."""
     unknown = sorted(set(body) - _SILENCE_FIELDS)
     if unknown:
-        return unknown[0], f"unknown field; allowed: {', '.join(sorted(_SILENCE_FIELDS))}"
+        return unknown[0][:100], f"unknown field; allowed: {', '.join(sorted(_SILENCE_FIELDS))}"
     if "duration" in body and "ends_at" in body:
         return "duration", "give either duration or ends_at, not both"
+    return _silence_types(body)
+
+
+def _silence_types(body: dict[str, Any]) -> tuple[str, str] | None:
     for field in ("starts_at", "ends_at"):
         value = body.get(field, 0)
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-            return field, f"expected UNIX seconds as a number, got {value!r}"
+        # Compared, not converted: a 400-digit integer or NaN fails the range instead of raising.
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= MAX_UNIX_SECONDS:
+            return field, f"expected UNIX seconds as a number from 0 to {MAX_UNIX_SECONDS:g}, got {_short(value)}"
     for field in ("duration", "comment", "created_by"):
         if field in body and not isinstance(body[field], str):
-            return field, f"expected a string, got {body[field]!r}"
+            return field, f"expected a string, got {_short(body[field])}"
+    for field in ("comment", "created_by"):
+        if len(body.get(field, "")) > MAX_TEXT:
+            return field, f"at most {MAX_TEXT} characters, got {len(body[field])}"
     matchers = body.get("matchers", [])
     if not isinstance(matchers, list) or not all(isinstance(m, str) for m in matchers):
         return "matchers", 'expected a list of strings such as ["host_name=\\"web-1\\""]'
@@ -219,7 +263,10 @@ def _silence_shape(body: dict[str, Any]) -> tuple[str, str] | None:
 
 
 def _silence_body(existing: Silence | None) -> Silence | Any:
-    body = request.get_json(silent=True)
+    try:
+        body = _body()
+    except RuleInputError as exc:
+        return _bad(exc.field, str(exc).split(": ", 1)[-1])
     if not isinstance(body, dict):
         return _bad("body", "expected a JSON object with matchers, ends_at (or duration) and comment")
     problem = _silence_shape(body)

@@ -7,7 +7,7 @@ import argparse
 import waitress
 
 from alert_worker import telemetry
-from alert_worker.api import create_app
+from alert_worker.api import MAX_BODY_BYTES, create_app
 from alert_worker.config import resolve_config
 
 
@@ -15,7 +15,14 @@ def serve(args: argparse.Namespace) -> int:
     config = resolve_config({"api_host": args.host, "api_port": args.port})
     app = create_app(config)
     telemetry.setup()
-    waitress.serve(app, host=config.api_host, port=config.api_port, threads=8, ident="heron-alerts")
+    waitress.serve(
+        app,
+        host=config.api_host,
+        port=config.api_port,
+        threads=8,
+        ident="heron-alerts",
+        max_request_body_size=MAX_BODY_BYTES,
+    )
     return 0
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0, "y": 31536000.0}
 _PART = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
+MAX_SECONDS = (2**63 - 1) // 1_000_000_000  # Prometheus' longest duration, in whole seconds
 _WHOLE = re.compile(r"^((\d+)(ms|s|m|h|d|w|y))+$")
 
 
@@ -15,8 +17,14 @@ def parse_duration(text: str) -> float:
     if value == "0":
         return 0.0
     if not _WHOLE.match(value):
-        raise ValueError(f"invalid duration {text!r}; use Prometheus form such as 30s, 5m, 1h30m")
-    return sum(int(n) * _UNITS[u] for n, u in _PART.findall(value))
+        raise ValueError(f"invalid duration {str(text)[:100]!r}; use Prometheus form such as 30s, 5m, 1h30m")
+    try:
+        seconds = sum(int(n) * _UNITS[u] for n, u in _PART.findall(value))
+    except (OverflowError, ValueError):  # a number too large for a float, or too many digits for int()
+        seconds = math.inf
+    if seconds > MAX_SECONDS:
+        raise ValueError(f"duration {value[:100]!r} is too long; at most {format_duration(MAX_SECONDS)} (292 years)")
+    return seconds
 
 
 def format_duration(seconds: float) -> str:

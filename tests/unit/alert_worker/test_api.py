@@ -169,3 +169,67 @@ def test_an_unreachable_redis_is_a_503_json_without_the_password():
     error = response.get_json()["error"]
     assert "cannot reach Redis at redis://:***@127.0.0.1" in error
     assert "hunter2" not in error
+
+
+SILENCE = {"matchers": ['host_name="web-1"'], "duration": "1h", "comment": "deploy"}
+
+
+@pytest.mark.parametrize("path", ["/api/silences", "/api/alerts/rules"])
+def test_json_nested_past_the_parser_s_depth_is_a_400_naming_the_body(client, path):
+    deep = "[" * 100_000 + "]" * 100_000
+    resp = client.post(path, data=deep, content_type="application/json")
+    assert resp.status_code == 400
+    assert resp.json["field"] == "body"
+    assert "invalid JSON" in resp.json["error"]
+
+
+def test_a_repeated_json_key_is_a_400_naming_it(client):
+    body = '{"matchers": ["host_name=\\"web-1\\""], "duration": "1h", "duration": "2h", "comment": "x"}'
+    resp = client.post("/api/silences", data=body, content_type="application/json")
+    assert resp.status_code == 400
+    assert resp.json["field"] == "duration"
+    assert "appears twice" in resp.json["error"]
+
+
+@pytest.mark.parametrize("field", ["starts_at", "ends_at"])
+def test_huge_or_non_finite_timestamps_are_400_with_the_range(client, field):
+    for value in (int("9" * 400), -1):
+        body = {k: v for k, v in SILENCE.items() if not (field == "ends_at" and k == "duration")}
+        resp = client.post("/api/silences", json={**body, field: value})
+        assert resp.status_code == 400, (value, resp.json)
+        assert resp.json["field"] == field
+        assert "from 0 to 1e+11" in resp.json["error"]
+        assert len(resp.json["error"]) < 300
+
+
+def test_huge_durations_are_400_not_500(client):
+    resp = client.post("/api/silences", json={**SILENCE, "duration": "9" * 400 + "h"})
+    assert resp.status_code == 400
+    assert resp.json["field"] == "duration"
+    assert "too long; at most" in resp.json["error"]
+    rule = {"alert": "Huge", "expr": "up == 0", "for": "9" * 400 + "h"}
+    resp = client.post("/api/alerts/rules", json=rule)
+    assert resp.status_code == 400
+    assert resp.json["field"] == "for"
+
+
+def test_a_body_over_the_limit_is_a_413_json_naming_the_body(client):
+    resp = client.post("/api/silences", data=b"{" + b" " * (1024 * 1024) + b"}", content_type="application/json")
+    assert resp.status_code == 413
+    assert resp.json["field"] == "body"
+    assert "limited to 1048576 bytes" in resp.json["error"]
+
+
+@pytest.mark.parametrize("field", ["comment", "created_by"])
+def test_silence_text_fields_are_capped(client, field):
+    resp = client.post("/api/silences", json={**SILENCE, field: "x" * 1001})
+    assert resp.status_code == 400
+    assert resp.json["field"] == field
+    assert "at most 1000 characters" in resp.json["error"]
+    assert client.post("/api/silences", json={**SILENCE, field: "x" * 1000}).status_code == 201
+
+
+def test_history_paging_takes_ascii_digits_only(client):
+    resp = client.get("/api/alerts/history?limit=%D9%A3")
+    assert resp.status_code == 400
+    assert resp.json["field"] == "limit"

@@ -234,6 +234,17 @@ class AlertsConfig(BaseModel):
             raise ConfigError("routing_file", self.routing_file, "the file does not exist")
         return path if path.exists() else None
 
+    def __repr_args__(self) -> Any:
+        """The repr (and so Celery's `inspect conf`, which shows this config) without the API token or a
+        Redis password."""
+        for name, value in super().__repr_args__():
+            if name == "api_token" and value:
+                yield name, "***"
+            elif name in ("redis_url", "broker_url") and value:
+                yield name, redact(str(value))
+            else:
+                yield name, value
+
     def api_bearer_token(self) -> str:
         if self.api_token:
             return self.api_token

@@ -187,3 +187,21 @@ def test_the_cli_reports_a_bad_port_instead_of_a_traceback():
     assert "HERON_ALERTS_REDIS_URL" in done.stderr
     assert "Port out of range" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_config_s_repr_and_celery_s_conf_show_neither_the_api_token_nor_the_redis_password() -> None:
+    from alert_worker.celery_app import create_celery
+    from alert_worker.config import resolve_config
+
+    config = resolve_config(
+        env={
+            "HERON_ALERTS_API_TOKEN": "s3cret-token",
+            "HERON_ALERTS_REDIS_URL": "redis://:s3cret-pass@127.0.0.1:6379/0",
+        }
+    )
+    shown = repr(config)
+    assert "s3cret" not in shown
+    assert "redis://:***@127.0.0.1:6379/0" in shown
+    assert "api_token='***'" in shown
+    heron_config = create_celery(config).conf.heron_config
+    assert "s3cret" not in repr(heron_config)

@@ -150,13 +150,20 @@ class DeliveryService:
             self.outbox.mark_sent(job.idempotency_key, self.clock.now(), SUPERSEDED, self.policy.retention)
             detail = f"a newer {last.status} notice of this alert group was already sent"
             return job, Outcome("superseded", detail=detail)
-        if job.status == "resolved" and (last is None or last.status != "firing") and not self._fired_here(job):
+        if job.status == "resolved" and not self._shows_firing(job, last):
             # Its firing notice has not gone (held up behind a backlog): this one message tells both.
             return replace(job, extra={**job.extra, COLLAPSED: "true"}), None
         return job, None
 
-    def _fired_here(self, job: NotificationJob) -> bool:
-        """Whether this destination shows a firing message of the group (sent before `last_sent` existed)."""
+    def _shows_firing(self, job: NotificationJob, last: LastSent | None) -> bool:
+        """Whether the destination's newest message of the group is a firing one.
+
+        The order record decides; only without one (a message sent before it existed, or after it expired)
+        does a stored message id stand for a firing message. After a resolved notice the stored id is the
+        previous episode's: a later episode whose firing notice is still held up is not in the chat.
+        """
+        if last is not None:
+            return last.status == "firing"
         return bool(self.state.remote_id(job.destination, job.group_key))
 
     def _wait_for_token(self, job: NotificationJob) -> float | None:
@@ -177,8 +184,11 @@ class DeliveryService:
 
     def _attempt(self, job: NotificationJob, channel: Channel, attempts: int) -> Outcome | None:
         dest = job.destination
+        # A resolved notice edits (or replies to) the group's firing message only when that message is the
+        # newest of the group here; a collapsed notice stands alone.
+        edits = job.status == "resolved" and COLLAPSED not in job.extra
         ctx = SendContext(
-            previous_remote_id=self.state.remote_id(dest, job.group_key) if job.status == "resolved" else None,
+            previous_remote_id=self.state.remote_id(dest, job.group_key) if edits else None,
             overrides=self.state.overrides(dest),
             progress=self.state.progress(dest, job.idempotency_key),
         )

@@ -318,3 +318,20 @@ def test_an_older_notice_never_overwrites_the_record_of_a_newer_one(env) -> None
     state.save_last_sent("tg", "g", LastSent(T0.timestamp() + 40, "resolved"), 3600)
     state.save_last_sent("tg", "g", LastSent(T0.timestamp(), "firing"), 3600)
     assert state.last_sent("tg", "g") == LastSent(T0.timestamp() + 40, "resolved")
+
+
+def test_a_second_episode_s_resolved_notice_does_not_edit_the_first_episode_s_message(env) -> None:
+    """Fired, resolved, fired again (that notice held up by 5xx), resolved: the last resolve stands alone."""
+    service, channels, clock = env
+    f1 = make_job(key="g-f1", group_key="g", created_at=T0)
+    r1 = make_job(key="g-r1", group_key="g", status="resolved", created_at=T0 + timedelta(seconds=60))
+    r2 = make_job(key="g-r2", group_key="g", status="resolved", created_at=T0 + timedelta(seconds=180))
+    assert service.deliver(f1).status == "sent"
+    clock.t += 1
+    assert service.deliver(r1).status == "sent"
+    assert channels["tg"].sent[1][1].previous_remote_id is not None  # the first resolve edits its firing message
+    clock.t += 1
+    assert service.deliver(r2).status == "sent"  # the second episode's firing notice is still in backoff
+    (job, ctx, _) = channels["tg"].sent[2]
+    assert ctx.previous_remote_id is None, "it would rewrite the first episode's message"
+    assert job.extra["collapsed"] == "true"  # one message tells the on-call person it fired and resolved

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask, Response, request
 
+from heron_stack.jsonbody import MAX_BODY_BYTES
 from heron_stack.webguard import Guard, flask_guard
 from loadgen import env as envvars
 from loadgen.actions.base import ActionEnv
@@ -16,7 +17,7 @@ from loadgen.actions.disk import sweep_stale
 from loadgen.actions.registry import ActionFactory
 from loadgen.config import LoadgenConfig, resolve_config
 from loadgen.engine import Engine
-from loadgen.errors import MAX_BODY_BYTES, error_response, register_error_handlers
+from loadgen.errors import error_response, register_error_handlers
 from loadgen.events import EventLog
 from loadgen.hostmetrics import HostSampler
 from loadgen.lab import EXTENSION, Lab

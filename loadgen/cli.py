@@ -62,8 +62,8 @@ def serve(overrides: dict[str, Any]) -> int:
     except ConfigError as exc:
         print(f"loadgen: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    from heron_stack.jsonbody import MAX_BODY_BYTES
     from loadgen.app import create_app
-    from loadgen.errors import MAX_BODY_BYTES
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)

@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import reprlib
 from typing import Any, TypeVar
 
 from flask import Flask, Response, jsonify, request
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 
+from heron_stack.jsonbody import MAX_BODY_BYTES, DuplicateKey, loads_strict, shorten
 from loadgen.exceptions import RequestRejected
 from loadgen.instrumentation import capture_exception
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
-MAX_BODY_BYTES = 1024 * 1024  # request bodies here are tiny; anything larger is refused with 413
-_SHORT = reprlib.Repr()  # keyword arguments need Python 3.12
-_SHORT.maxstring = _SHORT.maxother = 120
-
-
-def shorten(value: object) -> str:
-    """`repr(value)` cut to about 120 characters, so an error never echoes a huge input back."""
-    return _SHORT.repr(value)
 
 
 class BodyInvalid(RequestRejected):
@@ -54,23 +45,6 @@ def _details(exc: ValidationError) -> list[dict[str, str]]:
     return out
 
 
-class DuplicateKey(ValueError):
-    """A JSON object names the same key twice (JSON would silently keep the last)."""
-
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
-        self.key = key
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise DuplicateKey(key)
-        out[key] = value
-    return out
-
-
 def parse_body(model: type[M], *, optional: bool = False) -> M:
     """Validate the JSON body against `model`; an empty body means {} when `optional`."""
     raw = request.get_data(cache=True)
@@ -79,13 +53,12 @@ def parse_body(model: type[M], *, optional: bool = False) -> M:
             return model()
         raise BodyInvalid("a JSON object body is required", [{"field": "body", "message": "missing body"}])
     try:
-        json.loads(raw, object_pairs_hook=_unique_keys)
+        loads_strict(raw)
     except DuplicateKey as exc:
         detail = {"field": exc.key, "message": f"the key {shorten(exc.key)} appears twice; send each key once"}
         raise BodyInvalid("the body repeats a JSON key", [detail], status=400) from exc
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8 JSON text"
-        detail = {"field": "body", "message": f"invalid JSON: {reason} (got {shorten(raw)})"}
+    except ValueError as exc:
+        detail = {"field": "body", "message": f"invalid JSON: {exc} (got {shorten(raw)})"}
         raise BodyInvalid("the body is not valid JSON", [detail], status=400) from exc
     try:
         # Validate the raw text, not `data`: JSON-mode validation is what the schema promises.

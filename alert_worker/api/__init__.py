@@ -20,11 +20,10 @@ from alert_worker.exceptions import ConfigError, StateError
 from alert_worker.redis_url import redact
 from alert_worker.rules.model import RuleGroup
 from alert_worker.state.base import StateStore
+from heron_stack.jsonbody import MAX_BODY_BYTES
 from heron_stack.webguard import Guard, flask_guard
 
 log = logging.getLogger(__name__)
-MAX_BODY_BYTES = 1024 * 1024
-"""The largest request body the API reads (rules and silences are a few hundred bytes); larger is a 413."""
 
 
 @dataclass

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from typing import Any
 
@@ -15,6 +14,7 @@ from alert_worker.rules.api_rules import RuleInputError, normalize_rule
 from alert_worker.rules.durations import parse_duration
 from alert_worker.rules.model import AlertRule
 from alert_worker.state.base import HistoryQuery
+from heron_stack.jsonbody import DuplicateKey, loads_strict, shorten
 
 bp = Blueprint("alerts_api", __name__, url_prefix="/api")
 
@@ -28,27 +28,17 @@ def _bad(field: str, message: str, code: int = 400) -> Any:
     return jsonify(error=f"{field}: {message}", field=field), code
 
 
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise RuleInputError(key[:100], "appears twice in the body; send each key once")
-        out[key] = value
-    return out
-
-
 def _body() -> Any:
     """The JSON body, or RuleInputError("body", ...) for text that is not JSON, nests too deep or repeats a key."""
     raw = request.get_data(cache=True)
     if not raw:
         return None
     try:
-        return json.loads(raw, object_pairs_hook=_unique_keys)
-    except RuleInputError:
-        raise
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8 JSON text, or nested too deep"
-        raise RuleInputError("body", f"invalid JSON: {reason}") from None
+        return loads_strict(raw)
+    except DuplicateKey as exc:
+        raise RuleInputError(exc.key[:100], "appears twice in the body; send each key once") from None
+    except ValueError as exc:
+        raise RuleInputError("body", f"invalid JSON: {exc}") from None
 
 
 @bp.get("/health")
@@ -103,7 +93,7 @@ def _named(body: Any, name: str | None) -> Any:
     if isinstance(body, dict) and name is not None:
         body = {**body, "alert": body.get("alert", name)}
         if body["alert"] != name:
-            raise RuleInputError("alert", f"the body names {_short(body['alert'])} but the URL names {name!r}")
+            raise RuleInputError("alert", f"the body names {shorten(body['alert'])} but the URL names {name!r}")
     return body
 
 
@@ -226,11 +216,6 @@ MAX_UNIX_SECONDS = 1e11  # the year 5138
 MAX_TEXT = 1000  # a silence's comment and author
 
 
-def _short(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 120 else text[:117] + "..."
-
-
 _SILENCE_FIELDS = {"matchers", "starts_at", "ends_at", "duration", "created_by", "comment"}
 
 
@@ -249,10 +234,10 @@ def _silence_types(body: dict[str, Any]) -> tuple[str, str] | None:
         value = body.get(field, 0)
         # Compared, not converted: a 400-digit integer or NaN fails the range instead of raising.
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= MAX_UNIX_SECONDS:
-            return field, f"expected UNIX seconds as a number from 0 to {MAX_UNIX_SECONDS:g}, got {_short(value)}"
+            return field, f"expected UNIX seconds as a number from 0 to {MAX_UNIX_SECONDS:g}, got {shorten(value)}"
     for field in ("duration", "comment", "created_by"):
         if field in body and not isinstance(body[field], str):
-            return field, f"expected a string, got {_short(body[field])}"
+            return field, f"expected a string, got {shorten(body[field])}"
     for field in ("comment", "created_by"):
         if len(body.get(field, "")) > MAX_TEXT:
             return field, f"at most {MAX_TEXT} characters, got {len(body[field])}"

@@ -7,8 +7,9 @@ import argparse
 import waitress
 
 from alert_worker import telemetry
-from alert_worker.api import MAX_BODY_BYTES, create_app
+from alert_worker.api import create_app
 from alert_worker.config import resolve_config
+from heron_stack.jsonbody import MAX_BODY_BYTES
 
 
 def serve(args: argparse.Namespace) -> int:

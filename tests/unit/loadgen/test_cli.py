@@ -32,8 +32,8 @@ def test_unknown_command_is_a_usage_error() -> None:
 
 
 def test_waitress_refuses_bodies_over_the_app_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    from heron_stack.jsonbody import MAX_BODY_BYTES
     from loadgen import cli
-    from loadgen.errors import MAX_BODY_BYTES
 
     seen: dict[str, object] = {}
 
